@@ -1,0 +1,1 @@
+//! stegosim-loadgen: see README.md in this folder.

@@ -1,0 +1,1 @@
+//! Cryptography: keys, addresses, signatures, payload encryption, recovery phrases.

@@ -1,0 +1,17 @@
+//! # stegosim-node: the deterministic node and its API
+//!
+//! This crate is the node of a Stegos-style proof-of-stake network, written as a sans-IO
+//! state machine (see `../shared/DESIGN.md`): it never reads a clock, never draws from the
+//! operating system's randomness and never touches a socket. The real node, the simulator
+//! and the tests all drive the same core.
+//!
+//! ## Layout
+//! - [`api`]: the WebSocket API as data: typed requests, responses and notifications
+//!   ([`api::message`]), the encrypted framing codec ([`api::frame`]) and the `api.token`
+//!   file ([`api::token`]). It depends on nothing else in this crate, so the load generator
+//!   can use it alone.
+//! - [`crypto`]: account keys (Curve25519), bech32 addresses, signatures, payload encryption
+//!   and recovery phrases.
+
+pub mod api;
+pub mod crypto;

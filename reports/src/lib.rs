@@ -1,0 +1,1 @@
+//! stegosim-reports: see README.md in this folder.

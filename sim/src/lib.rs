@@ -1,0 +1,1 @@
+//! stegosim-sim: see README.md in this folder.

@@ -1,0 +1,5 @@
+//! `stegosim`: one program, many verbs (see README.md).
+
+fn main() {
+    println!("stegosim");
+}
