@@ -14,4 +14,7 @@
 //!   and recovery phrases.
 
 pub mod api;
+pub mod config;
 pub mod crypto;
+pub mod rng;
+pub mod storage;
