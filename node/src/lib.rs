@@ -14,7 +14,10 @@
 //!   and recovery phrases.
 
 pub mod api;
+pub mod chain;
 pub mod config;
 pub mod crypto;
+pub mod mempool;
+pub mod node;
 pub mod rng;
 pub mod storage;

@@ -1,0 +1,195 @@
+//! A few lines of deterministic message passing over the sans-IO interface: every node's
+//! messages are delivered after a fixed latency, timers fire in time order, and ties break
+//! by a sequence number. Links can be cut (partitions) and nodes stopped (crashes).
+
+#![allow(dead_code)]
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+use std::sync::Arc;
+
+use stegosim_node::config::{ChainConfig, SECOND_NS};
+use stegosim_node::node::{Dest, Event, Node, NodeConfig, NodeId, Output, PeerMessage};
+use stegosim_node::rng::Seed;
+use stegosim_node::storage::MemStore;
+
+pub struct Net {
+    pub nodes: Vec<Option<Node>>,
+    pub stores: Vec<MemStore>,
+    pub chain: ChainConfig,
+    pub seed: u64,
+    pub now_ns: u64,
+    pub latency_ns: u64,
+    /// (deliver at, sequence, to, from, message)
+    queue: BinaryHeap<Reverse<(u64, u64, NodeId, NodeId, usize)>>,
+    payloads: Vec<Option<Arc<PeerMessage>>>,
+    seq: u64,
+    /// Cut links (from, to).
+    pub cut: BTreeSet<(NodeId, NodeId)>,
+    /// Every event: (time, node, event).
+    pub events: Vec<(u64, NodeId, Event)>,
+    /// Running hash of every output.
+    hasher: blake3::Hasher,
+}
+
+impl Net {
+    pub fn new(chain: ChainConfig, nodes: u32, seed: u64) -> Net {
+        let now_ns = chain.genesis_time_ns;
+        let mut net = Net {
+            nodes: Vec::new(),
+            stores: Vec::new(),
+            chain: chain.clone(),
+            seed,
+            now_ns,
+            latency_ns: 50_000_000,
+            queue: BinaryHeap::new(),
+            payloads: Vec::new(),
+            seq: 0,
+            cut: BTreeSet::new(),
+            events: Vec::new(),
+            hasher: blake3::Hasher::new(),
+        };
+        for id in 0..nodes {
+            let store = MemStore::new();
+            net.stores.push(store.clone());
+            let node = Node::new(
+                NodeConfig::genesis_node(chain.clone(), id, Seed(seed).child("node", id as u64)),
+                Box::new(store),
+                now_ns,
+            )
+            .unwrap();
+            net.nodes.push(Some(node));
+        }
+        net
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        self.nodes[id as usize].as_ref().expect("node is running")
+    }
+
+    pub fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        self.nodes[id as usize].as_mut().expect("node is running")
+    }
+
+    /// Cuts every link between the two groups, both ways.
+    pub fn partition(&mut self, a: &[NodeId], b: &[NodeId]) {
+        for &x in a {
+            for &y in b {
+                self.cut.insert((x, y));
+                self.cut.insert((y, x));
+            }
+        }
+    }
+
+    pub fn heal(&mut self) {
+        self.cut.clear();
+    }
+
+    pub fn crash(&mut self, id: NodeId) {
+        self.nodes[id as usize] = None;
+        self.stores[id as usize].crash();
+    }
+
+    pub fn restart(&mut self, id: NodeId) {
+        let cfg = NodeConfig::genesis_node(
+            self.chain.clone(),
+            id,
+            Seed(self.seed).child("node-restart", id as u64),
+        );
+        let node = Node::new(cfg, Box::new(self.stores[id as usize].clone()), self.now_ns).unwrap();
+        self.nodes[id as usize] = Some(node);
+    }
+
+    pub fn drain(&mut self, id: NodeId) {
+        loop {
+            let Some(node) = self.nodes[id as usize].as_mut() else {
+                return;
+            };
+            let Some(out) = node.poll_output() else {
+                return;
+            };
+            self.hasher
+                .update(format!("{} {id} {out:?}\n", self.now_ns).as_bytes());
+            match out {
+                Output::Event(e) => self.events.push((self.now_ns, id, e)),
+                Output::Send { to, msg } => {
+                    let targets: Vec<NodeId> = match to {
+                        Dest::All => (0..self.nodes.len() as u32).filter(|&t| t != id).collect(),
+                        Dest::One(t) => vec![t],
+                    };
+                    let slot = self.payloads.len();
+                    self.payloads.push(Some(msg));
+                    for t in targets {
+                        if self.cut.contains(&(id, t)) {
+                            continue;
+                        }
+                        self.seq += 1;
+                        self.queue.push(Reverse((
+                            self.now_ns + self.latency_ns,
+                            self.seq,
+                            t,
+                            id,
+                            slot,
+                        )));
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_timer(&self) -> Option<(u64, NodeId)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                n.as_ref()
+                    .and_then(|n| n.poll_timeout())
+                    .map(|(t, _)| (t, i as NodeId))
+            })
+            .min()
+    }
+
+    /// Runs until `t_ns` (virtual).
+    pub fn run_until(&mut self, t_ns: u64) {
+        loop {
+            let msg_t = self.queue.peek().map(|Reverse((t, ..))| *t);
+            let timer = self.next_timer();
+            let next = match (msg_t, timer) {
+                (None, None) => break,
+                (Some(m), None) => m,
+                (None, Some((t, _))) => t,
+                (Some(m), Some((t, _))) => m.min(t),
+            };
+            if next > t_ns {
+                break;
+            }
+            self.now_ns = self.now_ns.max(next);
+            if msg_t == Some(next) {
+                let Reverse((_, _, to, from, slot)) = self.queue.pop().unwrap();
+                let msg = self.payloads[slot].clone().unwrap();
+                if let Some(node) = self.nodes[to as usize].as_mut() {
+                    node.handle_peer(self.now_ns, from, &msg);
+                    self.drain(to);
+                }
+            } else if let Some((_, id)) = timer {
+                let now = self.now_ns;
+                self.node_mut(id).handle_timeout(now);
+                self.drain(id);
+            }
+        }
+        self.now_ns = self.now_ns.max(t_ns);
+    }
+
+    pub fn run_for(&mut self, secs: u64) {
+        let t = self.now_ns + secs * SECOND_NS;
+        self.run_until(t);
+    }
+
+    pub fn hash(&self) -> String {
+        self.hasher.clone().finalize().to_hex().to_string()
+    }
+
+    pub fn count_events(&self, f: impl Fn(&Event) -> bool) -> usize {
+        self.events.iter().filter(|(_, _, e)| f(e)).count()
+    }
+}

@@ -1,0 +1,324 @@
+//! Multi-node behaviour of the sans-IO core: blocks, epochs, view changes, forks, restaking,
+//! transaction statuses, determinism.
+
+mod common;
+
+use common::Net;
+use stegosim_node::config::ChainConfig;
+use stegosim_node::node::Event;
+
+#[test]
+fn blocks_and_epochs_advance_and_nodes_agree() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 1);
+    net.run_for(35);
+    let epochs: Vec<u64> = (0..4).map(|i| net.node(i).chain().epoch()).collect();
+    assert!(
+        epochs.iter().all(|&e| e >= 3),
+        "epochs after 35 s: {epochs:?}"
+    );
+    // Every node holds the same macro blocks.
+    let e = *epochs.iter().min().unwrap() as usize;
+    for i in 1..4 {
+        for k in 0..e {
+            assert_eq!(
+                net.node(0).chain().macros[k].hash(),
+                net.node(i).chain().macros[k].hash(),
+                "epoch {k} differs on node {i}"
+            );
+        }
+    }
+    assert_eq!(
+        net.count_events(|e| matches!(e, Event::ViewChange { .. })),
+        0
+    );
+}
+
+use stegosim_node::chain::genesis::GenesisKeys;
+use stegosim_node::chain::tx::{Output, PaymentPayload, Transaction};
+use stegosim_node::crypto::{Hash, sign};
+use stegosim_node::node::TxStatus;
+
+/// A payment of `amount` from the genesis-funded account to a fresh key, spending the first
+/// genesis output node `id` still sees unspent.
+fn genesis_payment(net: &Net, id: u32, amount: i64, salt: u8) -> Transaction {
+    let keys = GenesisKeys::derive(&net.chain);
+    let funded = keys.funded_account;
+    let ledger = &net.node(id).chain().ledger;
+    let (input, utxo) = ledger
+        .iter()
+        .find(|(h, u)| {
+            u.output.owner() == funded.public()
+                && !net.node(id).mempool().claimed().contains_key(h)
+                && matches!(u.output, Output::Payment(_))
+        })
+        .map(|(h, u)| (*h, u.clone()))
+        .expect("genesis funds");
+    let fee = 2 * net.chain.payment_fee_min;
+    let to = stegosim_node::crypto::Keypair::from_seed([salt; 32]);
+    let pay = PaymentPayload {
+        amount,
+        comment: "test".into(),
+        spender: None,
+        rvalue_hint: false,
+    }
+    .into_output(to.public(), None, [salt; 32]);
+    let change_amount = utxo.output.amount() - amount - fee;
+    let change = PaymentPayload {
+        amount: change_amount,
+        comment: "change".into(),
+        spender: None,
+        rvalue_hint: false,
+    }
+    .into_output(funded.public(), None, [salt.wrapping_add(100); 32]);
+    let outputs = vec![pay, change];
+    let body = Transaction::body_hash(&[input], &outputs, fee);
+    Transaction {
+        inputs: vec![input],
+        outputs,
+        fee,
+        signature: sign(funded.secret(), body.as_bytes()),
+    }
+}
+
+/// A dev chain with one validator, so one node makes progress alone.
+fn single_validator() -> ChainConfig {
+    ChainConfig {
+        genesis_validators: 1,
+        ..ChainConfig::dev()
+    }
+}
+
+fn statuses(net: &Net, tx: &Hash) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for (_, node, e) in &net.events {
+        if *node != 0 {
+            continue;
+        }
+        if let Event::TransactionStatus { tx_hash, status } = e {
+            if tx_hash == tx {
+                let name = match status {
+                    TxStatus::Accepted => "accepted",
+                    TxStatus::Rejected { .. } => "rejected",
+                    TxStatus::Prepared { .. } => "prepared",
+                    TxStatus::Rollback { .. } => "rollback",
+                    TxStatus::Committed { .. } => "committed",
+                    TxStatus::Conflicted { .. } => "conflicted",
+                };
+                if v.last().map(String::as_str) != Some(name) {
+                    v.push(name.to_string());
+                }
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn transaction_goes_accepted_prepared_committed() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 2);
+    net.run_for(2);
+    let tx = genesis_payment(&net, 0, 5_000_000, 1);
+    let now = net.now_ns;
+    let h = net
+        .node_mut(0)
+        .submit_transaction(now, tx)
+        .expect("valid payment");
+    net.drain(0);
+    net.run_for(25);
+    assert_eq!(
+        statuses(&net, &h),
+        vec!["accepted", "prepared", "committed"]
+    );
+    for i in 0..4 {
+        assert!(
+            matches!(
+                net.node(i).tx_status(&h),
+                Some(TxStatus::Committed { .. }) | Some(TxStatus::Prepared { .. })
+            ) || i != 0
+        );
+    }
+}
+
+#[test]
+fn popped_block_returns_transaction_to_mempool_and_it_commits_later() {
+    let mut net = Net::new(single_validator(), 1, 3);
+    net.run_for(1);
+    let tx = genesis_payment(&net, 0, 1_000_000, 2);
+    let now = net.now_ns;
+    let h = net.node_mut(0).submit_transaction(now, tx).unwrap();
+    net.drain(0);
+    // Run until the transaction is in a micro block, then pop that block.
+    while !matches!(net.node(0).tx_status(&h), Some(TxStatus::Prepared { .. })) {
+        net.run_for(1);
+    }
+    let now = net.now_ns;
+    net.node_mut(0)
+        .pop_micro_block(now)
+        .expect("a block to pop");
+    net.drain(0);
+    assert!(
+        net.node(0).mempool().contains(&h),
+        "the reverted transaction is back in the mempool"
+    );
+    net.run_for(25);
+    assert_eq!(
+        statuses(&net, &h),
+        vec![
+            "accepted",
+            "prepared",
+            "rollback",
+            "accepted",
+            "prepared",
+            "committed"
+        ]
+    );
+}
+
+#[test]
+fn pop_on_empty_epoch_is_an_error() {
+    let mut net = Net::new(single_validator(), 1, 4);
+    let now = net.now_ns;
+    let err = net.node_mut(0).pop_micro_block(now).unwrap_err();
+    assert!(err.contains("nothing to pop"), "{err}");
+}
+
+/// Runs in small steps until some node is the leader of the next block and has not produced
+/// it yet; returns that node.
+fn wait_for_pending_leader(net: &mut Net) -> u32 {
+    loop {
+        net.run_until(net.now_ns + 100_000_000);
+        for i in 0..net.nodes.len() as u32 {
+            let node = net.node(i);
+            if node.chain().epoch_full() {
+                continue;
+            }
+            let leads = node.network_pkey() == Some(node.chain().leader_at(node.view_change()));
+            let pending = matches!(node.poll_timeout(), Some((t, stegosim_node::node::TimerReason::ProduceMicroBlock)) if t > net.now_ns + 200_000_000);
+            if leads && pending {
+                return i;
+            }
+        }
+    }
+}
+
+fn height(net: &Net, id: u32) -> u64 {
+    let c = net.node(id).chain();
+    c.epoch() * 100 + c.offset() as u64
+}
+
+#[test]
+fn dead_leader_leads_to_view_change() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 5);
+    net.run_for(2);
+    let id = wait_for_pending_leader(&mut net);
+    let other = (id + 1) % 4;
+    let before = net.node(other).chain().offset();
+    let epoch_before = net.node(other).chain().epoch();
+    net.crash(id);
+    net.run_for(10);
+    assert!(
+        net.count_events(|e| matches!(e, Event::ViewChange { view_change: 1, .. })) >= 3,
+        "the three live validators moved to view 1"
+    );
+    let c = net.node(other).chain();
+    assert!(
+        c.epoch() > epoch_before || c.offset() > before + 1,
+        "the chain went on without the dead leader: {epoch_before}:{before} -> {}:{}",
+        c.epoch(),
+        c.offset()
+    );
+    let with_view_change = c.micros.iter().filter(|b| b.view_change > 0).count()
+        + net
+            .events
+            .iter()
+            .filter(|(_, n, e)| {
+                *n == other
+                    && matches!(
+                        e,
+                        Event::MicroBlockPrepared {
+                            view_change: 1..,
+                            ..
+                        }
+                    )
+            })
+            .count();
+    assert!(with_view_change > 0, "a block was produced at view 1");
+}
+
+#[test]
+fn healed_partition_resolves_fork_and_reverts_losing_blocks() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 6);
+    net.run_for(2);
+    // Isolate the next leader before it produces: alone, it makes a block at view 0, while the
+    // other three (a supermajority of slots) time out, change view and build their own.
+    let id = wait_for_pending_leader(&mut net);
+    let others: Vec<u32> = (0..4).filter(|&i| i != id).collect();
+    net.partition(&[id], &others);
+    net.run_for(6);
+    let lone = net
+        .events
+        .iter()
+        .filter(|(_, n, e)| *n == id && matches!(e, Event::MicroBlockPrepared { .. }))
+        .count();
+    assert!(lone > 0, "the isolated leader made a block");
+    assert!(
+        net.count_events(|e| matches!(e, Event::ViewChange { .. })) > 0,
+        "the majority changed view"
+    );
+    net.heal();
+    net.run_for(30);
+    let reverted = net
+        .events
+        .iter()
+        .filter(|(_, n, e)| *n == id && matches!(e, Event::MicroBlockReverted { .. }))
+        .count();
+    assert!(reverted > 0, "the isolated leader's blocks were reverted");
+    // Everyone agrees on the final chain afterwards.
+    let e = (0..4).map(|i| net.node(i).chain().epoch()).min().unwrap() as usize;
+    for i in 1..4 {
+        for k in 0..e {
+            assert_eq!(
+                net.node(0).chain().macros[k].hash(),
+                net.node(i).chain().macros[k].hash(),
+                "epoch {k} on node {i}"
+            );
+        }
+    }
+    let _ = height(&net, 0);
+}
+
+#[test]
+fn stakes_expire_and_are_restaked_unless_disabled() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 7);
+    net.node_mut(3).set_restaking(false);
+    net.run_for(45);
+    let restakes: Vec<u32> = net
+        .events
+        .iter()
+        .filter(|(_, _, e)| matches!(e, Event::Restake { .. }))
+        .map(|(_, n, _)| *n)
+        .collect();
+    for i in 0..3 {
+        assert!(restakes.contains(&i), "node {i} restaked: {restakes:?}");
+    }
+    assert!(
+        !restakes.contains(&3),
+        "node 3 has restaking disabled: {restakes:?}"
+    );
+    // Node 3's stake stays expired, so it drops out of the validator set.
+    let v3 = net.node(3).network_pkey().unwrap();
+    assert!(!net.node(0).chain().election.is_validator(&v3));
+    assert!(net.node(0).chain().election.validators.len() == 3);
+}
+
+#[test]
+fn same_seed_same_run_different_seed_different_run() {
+    let run = |seed| {
+        let mut net = Net::new(ChainConfig::dev(), 4, seed);
+        net.run_for(25);
+        net.hash()
+    };
+    let a = run(11);
+    assert_eq!(a, run(11));
+    assert_ne!(a, run(12));
+}
