@@ -20,6 +20,13 @@ pub enum HexError {
         /// Characters the input had (counted as bytes of UTF-8).
         found: usize,
     },
+    /// A byte string of any length was expected, but the hex has an odd number of
+    /// characters, so the last byte is cut in half.
+    #[error("odd number of hex characters ({found})")]
+    OddLength {
+        /// Characters the input had.
+        found: usize,
+    },
     /// A character is not one of `0-9a-fA-F`.
     #[error("invalid hex character {ch:?} at position {position}")]
     InvalidChar {
@@ -66,10 +73,7 @@ pub(crate) fn decode_array<const N: usize>(s: &str) -> Result<[u8; N], HexError>
 /// Decodes a hex string of any even length.
 pub(crate) fn decode_vec(s: &str) -> Result<Vec<u8>, HexError> {
     if s.len() % 2 != 0 {
-        return Err(HexError::WrongLength {
-            expected: s.len() + 1,
-            found: s.len(),
-        });
+        return Err(HexError::OddLength { found: s.len() });
     }
     let mut out = vec![0u8; s.len() / 2];
     decode_into(s, &mut out)?;
@@ -204,6 +208,6 @@ mod tests {
                 position: 1
             })
         );
-        assert!(decode_vec("abc").is_err());
+        assert_eq!(decode_vec("abc"), Err(HexError::OddLength { found: 3 }));
     }
 }

@@ -69,6 +69,13 @@ pub(crate) fn scalar_from_canonical(bytes: [u8; 32]) -> Result<Scalar, KeyError>
     Ok(s)
 }
 
+/// `s * G` as a key, for a scalar known to be non-zero (keys, rvalues, nonces).
+pub(crate) fn mul_base_nonzero(s: &Scalar) -> PublicKey {
+    debug_assert!(*s != Scalar::ZERO);
+    PublicKey::from_point(&RistrettoPoint::mul_base(s))
+        .expect("a non-zero scalar times the basepoint (prime order) is never the identity")
+}
+
 /// An account's secret key: a non-zero Ristretto255 scalar.
 ///
 /// Not `Copy`, zeroed on drop, and `Debug` prints no digits, so a secret does not linger in
@@ -98,9 +105,7 @@ impl SecretKey {
 
     /// The matching public key, `x * G` (one fixed-base multiplication).
     pub fn public_key(&self) -> PublicKey {
-        // x is non-zero and G has prime order, so x * G is never the identity.
-        PublicKey::from_point(&RistrettoPoint::mul_base(&self.0))
-            .expect("a non-zero scalar times the basepoint is never the identity")
+        mul_base_nonzero(&self.0)
     }
 
     /// Derives the secret key of public address `id` from this account key.

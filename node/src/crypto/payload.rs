@@ -25,7 +25,9 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::hash::Hasher;
 use super::hex::{self, HexError};
-use super::keys::{KeyError, PublicKey, SecretKey, nonzero_scalar, scalar_from_canonical};
+use super::keys::{
+    KeyError, PublicKey, SecretKey, mul_base_nonzero, nonzero_scalar, scalar_from_canonical,
+};
 
 /// Domain of [`Rvalue::from_seed`].
 const RVALUE_DOMAIN: &str = "stegosim crypto v1 payload rvalue";
@@ -88,8 +90,7 @@ impl Rvalue {
 
     /// `R = r*G`, the point published in the output.
     pub fn point(&self) -> PublicKey {
-        PublicKey::from_point(&RistrettoPoint::mul_base(&self.0))
-            .expect("a non-zero scalar times the basepoint is never the identity")
+        mul_base_nonzero(&self.0)
     }
 }
 
@@ -146,7 +147,14 @@ pub struct EncryptedPayload {
 }
 
 /// AES key, IV and MAC key derived from the shared point and `R`; zeroed on drop.
-struct PayloadKeys(Zeroizing<[u8; 64]>);
+struct PayloadKeys {
+    /// AES-128 key.
+    aes_key: [u8; 16],
+    /// Initial counter block.
+    iv: [u8; 16],
+    /// BLAKE3 key for the tag.
+    mac_key: [u8; 32],
+}
 
 impl PayloadKeys {
     fn derive(shared: &RistrettoPoint, r_point: &PublicKey) -> PayloadKeys {
@@ -155,21 +163,26 @@ impl PayloadKeys {
             .update(r_point.as_bytes());
         let mut out = Zeroizing::new([0u8; 64]);
         h.finalize_into(out.as_mut());
-        PayloadKeys(out)
+        let mut keys = PayloadKeys {
+            aes_key: [0; 16],
+            iv: [0; 16],
+            mac_key: [0; 32],
+        };
+        keys.aes_key.copy_from_slice(&out[..16]);
+        keys.iv.copy_from_slice(&out[16..32]);
+        keys.mac_key.copy_from_slice(&out[32..]);
+        keys
     }
 
     /// XORs the AES-128-CTR keystream into `buf` (encrypts or decrypts).
     fn apply_keystream(&self, buf: &mut [u8]) {
-        let key: &[u8; 16] = self.0[..16].try_into().expect("16 of 64 bytes");
-        let iv: &[u8; 16] = self.0[16..32].try_into().expect("16 of 64 bytes");
         // A 128-bit counter cannot run out for any buffer that fits in memory, so the
         // cipher's "end of keystream" panic is unreachable.
-        Aes128Ctr::new(key.into(), iv.into()).apply_keystream(buf);
+        Aes128Ctr::new((&self.aes_key).into(), (&self.iv).into()).apply_keystream(buf);
     }
 
     fn tag(&self, ciphertext: &[u8]) -> [u8; TAG_LEN] {
-        let mac_key: &[u8; 32] = self.0[32..].try_into().expect("32 of 64 bytes");
-        let full = blake3::keyed_hash(mac_key, ciphertext);
+        let full = blake3::keyed_hash(&self.mac_key, ciphertext);
         let mut tag = [0u8; TAG_LEN];
         tag.copy_from_slice(&full.as_bytes()[..TAG_LEN]);
         tag
@@ -183,6 +196,14 @@ impl PayloadKeys {
         let mut plaintext = payload.ciphertext.clone();
         self.apply_keystream(&mut plaintext);
         Ok(plaintext)
+    }
+}
+
+impl Drop for PayloadKeys {
+    fn drop(&mut self) {
+        self.aes_key.zeroize();
+        self.iv.zeroize();
+        self.mac_key.zeroize();
     }
 }
 

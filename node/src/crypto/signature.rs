@@ -23,13 +23,12 @@ use std::fmt;
 
 use curve25519_dalek::Scalar;
 use curve25519_dalek::ristretto::RistrettoPoint;
-use curve25519_dalek::traits::Identity;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroize;
 
 use super::hash::Hasher;
 use super::hex;
-use super::keys::{KeyError, Keypair, PublicKey, SecretKey, nonzero_scalar};
+use super::keys::{KeyError, Keypair, PublicKey, SecretKey, mul_base_nonzero, nonzero_scalar};
 
 /// Domain of the challenge `e = H(R || P || msg)`.
 const CHALLENGE_DOMAIN: &str = "stegosim crypto v1 schnorr challenge";
@@ -187,10 +186,7 @@ impl NonceSecret {
 
     /// The commitment `R_i = r_i*G` to publish to the other signers.
     pub fn commitment(&self) -> NonceCommitment {
-        NonceCommitment(
-            PublicKey::from_point(&RistrettoPoint::mul_base(&self.0))
-                .expect("a non-zero scalar times the basepoint is never the identity"),
-        )
+        NonceCommitment(mul_base_nonzero(&self.0))
     }
 }
 
@@ -294,10 +290,7 @@ impl JointSigning {
         C: IntoIterator<Item = &'a NonceCommitment>,
     {
         let key_sum = PublicKey::sum(keys).ok_or(SignatureError::DegenerateKeySum)?;
-        let nonce_point: RistrettoPoint = commitments
-            .into_iter()
-            .map(|c| c.0.point())
-            .fold(RistrettoPoint::identity(), |acc, p| acc + p);
+        let nonce_point: RistrettoPoint = commitments.into_iter().map(|c| c.0.point()).sum();
         let nonce_sum = nonce_point.compress().to_bytes();
         let challenge = challenge(&nonce_sum, &key_sum, msg);
         Ok(JointSigning {
