@@ -74,6 +74,10 @@ const PREFIX_TEXT_BYTES: usize = FRAME_BYTES_MIN / 3 * 4;
 /// on an AES block boundary); small enough to live on the stack and stay in L1 cache.
 const ENCODE_CHUNK_BYTES: usize = 48 * 64;
 
+/// The chunk size for small frames (up to 768 bytes with the IV, most API messages): a
+/// smaller stack buffer is cheaper to zero.
+const ENCODE_CHUNK_BYTES_SMALL: usize = 48 * 16;
+
 /// The cipher of one frame: AES-128 in CTR mode with a 128-bit big-endian counter, borrowing
 /// the codec's expanded key schedule instead of copying or re-expanding it.
 type FrameCipher<'a> = StreamCipherCoreWrapper<CtrCore<&'a Aes128Enc, Ctr128BE>>;
@@ -235,25 +239,41 @@ impl FrameCodec {
         out
     }
 
-    /// The encoder behind both `encode_into*`: encrypts chunk by chunk into a stack buffer
-    /// and base64-encodes each chunk onto the end of `out`.
+    /// The encoder behind both `encode_into*`. Small frames use a small stack buffer, since
+    /// zeroing the large one would cost as much as encrypting a small frame.
     fn encode_with<O: FrameText>(&self, plaintext: &[u8], iv: [u8; IV_BYTES], out: &mut O) {
         out.reserve_bytes(Self::frame_text_bytes(plaintext.len()));
+        if IV_BYTES + plaintext.len() <= ENCODE_CHUNK_BYTES_SMALL {
+            self.encode_chunked::<ENCODE_CHUNK_BYTES_SMALL, O>(plaintext, iv, out);
+        } else {
+            self.encode_chunked::<ENCODE_CHUNK_BYTES, O>(plaintext, iv, out);
+        }
+    }
+
+    /// Encrypts chunk by chunk into a stack buffer of `CHUNK_BYTES` and base64-encodes each
+    /// chunk onto the end of `out`. `CHUNK_BYTES` must be a multiple of 48 (see
+    /// [`ENCODE_CHUNK_BYTES`]).
+    fn encode_chunked<const CHUNK_BYTES: usize, O: FrameText>(
+        &self,
+        plaintext: &[u8],
+        iv: [u8; IV_BYTES],
+        out: &mut O,
+    ) {
+        const { assert!(CHUNK_BYTES % 48 == 0 && CHUNK_BYTES > IV_BYTES) };
         let mut cipher = self.cipher(iv);
-        let mut chunk = [0u8; ENCODE_CHUNK_BYTES];
+        let mut chunk = [0u8; CHUNK_BYTES];
 
         // The first chunk carries the IV in clear, then as much ciphertext as fits.
-        let (head, mut rest) =
-            plaintext.split_at(plaintext.len().min(ENCODE_CHUNK_BYTES - IV_BYTES));
+        let (head, mut rest) = plaintext.split_at(plaintext.len().min(CHUNK_BYTES - IV_BYTES));
         chunk[..IV_BYTES].copy_from_slice(&iv);
         let head_end = IV_BYTES + head.len();
         apply_keystream_b2b(&mut cipher, head, &mut chunk[IV_BYTES..head_end]);
         out.append_base64(&chunk[..head_end]);
 
-        // Every chunk but the last is ENCODE_CHUNK_BYTES long, a multiple of 3, so the base64
-        // texts of consecutive chunks join with no padding in between.
+        // Every chunk but the last is CHUNK_BYTES long, a multiple of 3, so the base64 texts
+        // of consecutive chunks join with no padding in between.
         while !rest.is_empty() {
-            let (piece, tail) = rest.split_at(rest.len().min(ENCODE_CHUNK_BYTES));
+            let (piece, tail) = rest.split_at(rest.len().min(CHUNK_BYTES));
             apply_keystream_b2b(&mut cipher, piece, &mut chunk[..piece.len()]);
             out.append_base64(&chunk[..piece.len()]);
             rest = tail;
@@ -426,6 +446,9 @@ mod tests {
     fn round_trip_across_chunk_boundaries() {
         let codec = codec();
         for plaintext_bytes in [
+            ENCODE_CHUNK_BYTES_SMALL - IV_BYTES - 1,
+            ENCODE_CHUNK_BYTES_SMALL - IV_BYTES,
+            ENCODE_CHUNK_BYTES_SMALL - IV_BYTES + 1,
             ENCODE_CHUNK_BYTES - IV_BYTES - 1,
             ENCODE_CHUNK_BYTES - IV_BYTES,
             ENCODE_CHUNK_BYTES - IV_BYTES + 1,
