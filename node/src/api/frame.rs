@@ -328,6 +328,7 @@ impl FrameCodec {
             return Err(FrameError::NotBase64);
         }
 
+        // `start` was `out.len()` before this frame's bytes were appended: in bounds.
         let plaintext = &mut out[start..];
         apply_keystream(&mut self.cipher(iv), plaintext);
         if !looks_like_json_object(plaintext) {
