@@ -56,7 +56,8 @@ pub const IV_BYTES: usize = 16;
 pub const PLAINTEXT_BYTES_MIN: usize = 2;
 
 /// The shortest frame after base64 decoding, in bytes: an IV and the smallest JSON object.
-/// The original node could crash on frames shorter than the IV; this bound is checked first.
+/// The original node could crash on frames shorter than the IV; this bound is checked
+/// before anything is decrypted.
 pub const FRAME_BYTES_MIN: usize = IV_BYTES + PLAINTEXT_BYTES_MIN;
 
 /// The default limit on the length of one frame's text, in bytes (16 MiB). It bounds the
