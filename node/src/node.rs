@@ -24,10 +24,10 @@
 //! - A block with a higher view change at a height we already filled wins: our tail from
 //!   that height is reverted (fork resolution), its transactions go back to the mempool.
 //! - When the epoch has all its micro blocks, the validators run a BFT round on the macro
-//!   block (propose, prevote, precommit; > 2/3 of slots each; round timeouts grow with the
-//!   round; a validator that precommitted is locked on that block until a later round shows
-//!   > 2/3 prevotes for another). The committed macro block carries the precommits and is
-//!   final.
+//!   block (propose, prevote, precommit; more than 2/3 of slots each; round timeouts grow
+//!   with the round; a validator that precommitted is locked on that block until a later
+//!   round shows more than 2/3 prevotes for another). The committed macro block carries the
+//!   precommits and is final.
 //! - A node that learns it is behind (a block or vote from a later height) asks the sender
 //!   for what it misses ([`PeerMessage::SyncRequest`]).
 

@@ -36,10 +36,13 @@ pub trait Store: Send + std::fmt::Debug {
     /// Removes `key` (durable at the next sync).
     fn delete(&mut self, key: &[u8]);
     /// Every pair whose key starts with `prefix`, in key order.
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Pairs, StoreError>;
     /// Makes every earlier write durable.
     fn sync(&mut self) -> Result<(), StoreError>;
 }
+
+/// Key-value pairs, in key order.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Buffered writes not yet synced: `None` is a delete.
 type Overlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -48,7 +51,7 @@ fn overlay_scan(
     base: impl Iterator<Item = (Vec<u8>, Vec<u8>)>,
     overlay: &Overlay,
     prefix: &[u8],
-) -> Vec<(Vec<u8>, Vec<u8>)> {
+) -> Pairs {
     let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = base.collect();
     for (k, v) in overlay.range(prefix.to_vec()..) {
         if !k.starts_with(prefix) {
@@ -119,7 +122,7 @@ impl Store for MemStore {
         self.lock().pending.insert(key.to_vec(), None);
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Pairs, StoreError> {
         let inner = self.lock();
         let base = inner
             .synced
@@ -204,7 +207,7 @@ impl Store for DiskStore {
         self.pending.insert(key.to_vec(), None);
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Pairs, StoreError> {
         let txn = self.db.begin_read().map_err(disk_err)?;
         let table = txn.open_table(TABLE).map_err(disk_err)?;
         let mut base = Vec::new();

@@ -34,7 +34,7 @@ impl Election {
         slots_count: u32,
     ) -> Option<Election> {
         validators.retain(|v| v.stake > 0);
-        validators.sort_by(|a, b| a.network_pkey.cmp(&b.network_pkey));
+        validators.sort_by_key(|v| v.network_pkey);
         validators.dedup_by(|a, b| a.network_pkey == b.network_pkey);
         if validators.is_empty() || slots_count == 0 {
             return None;
@@ -51,7 +51,7 @@ impl Election {
         let mut slots = Vec::with_capacity(slots_count as usize);
         let mut slot_counts = vec![0u32; validators.len()];
         for _ in 0..slots_count {
-            let draw = ((rng.next_u64() as u128 * total) >> 64) as u128;
+            let draw = (rng.next_u64() as u128 * total) >> 64;
             let idx = cumulative.partition_point(|&c| c <= draw);
             slots.push(idx as u32);
             slot_counts[idx] += 1;

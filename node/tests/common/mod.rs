@@ -13,6 +13,9 @@ use stegosim_node::node::{Dest, Event, Node, NodeConfig, NodeId, Output, PeerMes
 use stegosim_node::rng::Seed;
 use stegosim_node::storage::MemStore;
 
+/// A message in flight: (deliver at, sequence, to, from, payload slot).
+type InFlight = Reverse<(u64, u64, NodeId, NodeId, usize)>;
+
 pub struct Net {
     pub nodes: Vec<Option<Node>>,
     pub stores: Vec<MemStore>,
@@ -20,8 +23,7 @@ pub struct Net {
     pub seed: u64,
     pub now_ns: u64,
     pub latency_ns: u64,
-    /// (deliver at, sequence, to, from, message)
-    queue: BinaryHeap<Reverse<(u64, u64, NodeId, NodeId, usize)>>,
+    queue: BinaryHeap<InFlight>,
     payloads: Vec<Option<Arc<PeerMessage>>>,
     seq: u64,
     /// Cut links (from, to).
