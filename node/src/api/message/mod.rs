@@ -126,11 +126,10 @@ impl Request {
 
     /// Decodes one request from a complete JSON text. Never panics.
     pub fn from_json(json: &[u8]) -> Result<Self, MessageError> {
-        let decoded = envelope::decode::<RequestKind>(json)?;
-        Ok(Self {
-            id: decoded.id,
-            account_id: decoded.account_id,
-            kind: decoded.kind,
+        envelope::decode(json, |id, account_id, kind: RequestKind| Self {
+            id,
+            account_id,
+            kind,
         })
     }
 
@@ -155,11 +154,10 @@ impl Serialize for Request {
 
 impl<'de> Deserialize<'de> for Request {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let decoded = envelope::deserialize::<RequestKind, D>(deserializer)?;
-        Ok(Self {
-            id: decoded.id,
-            account_id: decoded.account_id,
-            kind: decoded.kind,
+        envelope::deserialize(deserializer, |id, account_id, kind: RequestKind| Self {
+            id,
+            account_id,
+            kind,
         })
     }
 }
@@ -200,11 +198,10 @@ impl ServerMessage {
 
     /// Decodes one server message from a complete JSON text. Never panics.
     pub fn from_json(json: &[u8]) -> Result<Self, MessageError> {
-        let decoded = envelope::decode::<ServerKind>(json)?;
-        Ok(Self {
-            id: decoded.id,
-            account_id: decoded.account_id,
-            kind: decoded.kind,
+        envelope::decode(json, |id, account_id, kind: ServerKind| Self {
+            id,
+            account_id,
+            kind,
         })
     }
 
@@ -228,11 +225,10 @@ impl Serialize for ServerMessage {
 
 impl<'de> Deserialize<'de> for ServerMessage {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let decoded = envelope::deserialize::<ServerKind, D>(deserializer)?;
-        Ok(Self {
-            id: decoded.id,
-            account_id: decoded.account_id,
-            kind: decoded.kind,
+        envelope::deserialize(deserializer, |id, account_id, kind: ServerKind| Self {
+            id,
+            account_id,
+            kind,
         })
     }
 }
