@@ -125,6 +125,10 @@ impl Request {
     }
 
     /// Decodes one request from a complete JSON text. Never panics.
+    ///
+    /// # Errors
+    /// A [`MessageError`] when the text is not one JSON object holding a known request
+    /// `type` with valid fields; it carries the `id` when that was readable.
     pub fn from_json(json: &[u8]) -> Result<Self, MessageError> {
         envelope::decode(json, |id, account_id, kind: RequestKind| Self {
             id,
@@ -197,6 +201,10 @@ impl ServerMessage {
     }
 
     /// Decodes one server message from a complete JSON text. Never panics.
+    ///
+    /// # Errors
+    /// A [`MessageError`] when the text is not one JSON object holding a known message
+    /// `type` with valid fields; it carries the `id` when that was readable.
     pub fn from_json(json: &[u8]) -> Result<Self, MessageError> {
         envelope::decode(json, |id, account_id, kind: ServerKind| Self {
             id,

@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
-use serde::ser::{self as ser_, Serialize, Serializer};
+use serde::ser::{Error as _, Serialize, Serializer};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -58,6 +58,10 @@ impl Timestamp {
     }
 
     /// Parses RFC 3339 text, converting any UTC offset to UTC.
+    ///
+    /// # Errors
+    /// [`TimestampError::Syntax`] for text that is not RFC 3339,
+    /// [`TimestampError::OutOfRange`] for a time before 1970 or after 2554.
     pub fn parse_rfc3339(text: &str) -> Result<Self, TimestampError> {
         let parsed = OffsetDateTime::parse(text, &Rfc3339).map_err(|e| TimestampError::Syntax {
             text: clip(text),
@@ -116,7 +120,7 @@ impl FromStr for Timestamp {
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let bytes = self.to_rfc3339_bytes();
-        let text = std::str::from_utf8(&bytes).map_err(ser_::Error::custom)?;
+        let text = std::str::from_utf8(&bytes).map_err(S::Error::custom)?;
         serializer.serialize_str(text)
     }
 }
