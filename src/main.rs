@@ -1,5 +1,40 @@
 //! `stegosim`: one program, many verbs (see README.md).
+//!
+//! Each subcommand lives in its own module under `src/cmd/`; this file only parses the
+//! command line and dispatches. Exit codes: 0 success, 1 a failure the command reports (a
+//! failed check, a bad input file), 2 bad command-line usage (clap's own).
 
-fn main() {
-    println!("stegosim");
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Simulation and load-testing harness for a Stegos-style proof-of-stake network.
+#[derive(Debug, Parser)]
+#[command(name = "stegosim", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Encode or decode API frames (base64 of IV + AES-128-CTR of the JSON), e.g. to read a
+    /// packet capture.
+    Frame(cmd::frame::FrameArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Frame(args) => cmd::frame::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

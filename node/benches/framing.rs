@@ -12,6 +12,11 @@
 //! Project targets: round trip with JSON at >= 1.2 M/s for 238 bytes, so the codec's share
 //! must stay well under ~300 ns; and >= 1.2 GB/s each way at 64 KiB.
 //!
+//! Group `typed`, the project's target: the seed's `balance_info` response as a typed
+//! `ServerMessage`, serialised, framed, unframed and parsed back (one full round trip, what a
+//! server and a client do per response), against the same through `serde_json::Value` and
+//! the naive codec.
+//!
 //! Run: `cargo bench -p stegosim-node --bench framing -- --warm-up-time 1 --measurement-time 3`
 
 use aes::Aes128;
@@ -20,6 +25,7 @@ use base64::Engine as _;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use stegosim_node::api::frame::{FrameCodec, IV_BYTES};
+use stegosim_node::api::message::ServerMessage;
 
 const KEY: [u8; 16] = *b"bench key 16 b!!";
 const IV: [u8; IV_BYTES] = [0x5a; IV_BYTES];
@@ -130,6 +136,42 @@ fn framing(c: &mut Criterion) {
     group.finish();
 }
 
+/// The target: a typed message, JSON and frame, there and back.
+fn typed(c: &mut Criterion) {
+    let codec = FrameCodec::from_key_bytes(&KEY);
+    let msg = ServerMessage::from_json(BALANCE_INFO).expect("the seed's balance_info parses");
+    let value: serde_json::Value = serde_json::from_slice(BALANCE_INFO).unwrap();
+    let mut group = c.benchmark_group("typed");
+    group.throughput(Throughput::Elements(1));
+    let (mut json, mut text, mut plain) = (Vec::new(), String::new(), Vec::new());
+    group.bench_function("balance_info_round_trip", |b| {
+        b.iter(|| {
+            text.clear();
+            codec.encode_server_message(black_box(&msg), black_box(IV), &mut json, &mut text);
+            let back = codec
+                .decode_server_message(text.as_str(), &mut plain)
+                .unwrap();
+            black_box(back)
+        })
+    });
+    group.bench_function("balance_info_json_only", |b| {
+        b.iter(|| {
+            json.clear();
+            black_box(&msg).to_json(&mut json);
+            black_box(ServerMessage::from_json(&json).unwrap())
+        })
+    });
+    group.bench_function("value_naive_round_trip", |b| {
+        b.iter(|| {
+            let bytes = serde_json::to_vec(black_box(&value)).unwrap();
+            let frame = naive_encode(&KEY, black_box(IV), &bytes);
+            let plain = naive_decode(&KEY, &frame).unwrap();
+            black_box(serde_json::from_slice::<serde_json::Value>(&plain).unwrap())
+        })
+    });
+    group.finish();
+}
+
 /// The parts alone, on the frame's raw bytes (IV included): what decided the crates.
 fn components(c: &mut Criterion) {
     let big = payload_64_kib();
@@ -200,5 +242,5 @@ fn components(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, framing, components);
+criterion_group!(benches, framing, typed, components);
 criterion_main!(benches);

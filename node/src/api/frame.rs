@@ -46,6 +46,7 @@ use ctr::CtrCore;
 use ctr::flavors::Ctr128BE;
 use std::fmt;
 
+use super::message::{MessageError, Request, ServerMessage};
 use super::token::ApiToken;
 
 /// Length of the IV that opens every frame, in bytes. It is also the AES block length: the IV
@@ -128,6 +129,12 @@ pub enum FrameError {
         /// The JSON parser's description of the problem, with line and column.
         detail: String,
     },
+    /// The frame decrypts to a JSON object that is not a known, well-formed message (unknown
+    /// `type`, missing or invalid field, ...). Unlike the variants above this is not a strike
+    /// against the connection: the key is right, and the peer gets an error reply naming the
+    /// problem ([`MessageError::reply`]).
+    #[error("{0}")]
+    Message(#[from] MessageError),
 }
 
 impl FrameError {
@@ -140,6 +147,7 @@ impl FrameError {
             FrameError::TooShort { .. } => "frame_too_short",
             FrameError::NotJsonObject => "not_json_object",
             FrameError::InvalidJson { .. } => "invalid_json",
+            FrameError::Message(_) => "bad_message",
         }
     }
 }
@@ -694,5 +702,90 @@ mod tests {
         let shown = format!("{:?}", codec());
         assert!(shown.contains("frame_bytes_max"), "{shown}");
         assert!(!shown.contains("48") && !shown.contains("0123"), "{shown}");
+    }
+}
+
+/// Typed messages through the codec: JSON into frames and back, with reused buffers.
+impl FrameCodec {
+    /// Encodes a request into frame text appended to `out`; `json` is a scratch buffer
+    /// (cleared here, kept by the caller so steady state allocates nothing).
+    pub fn encode_request(
+        &self,
+        request: &Request,
+        iv: [u8; IV_BYTES],
+        json: &mut Vec<u8>,
+        out: &mut String,
+    ) {
+        json.clear();
+        request.to_json(json);
+        self.encode_into(json, iv, out);
+    }
+
+    /// Encodes a response or notification into frame text appended to `out`.
+    pub fn encode_server_message(
+        &self,
+        msg: &ServerMessage,
+        iv: [u8; IV_BYTES],
+        json: &mut Vec<u8>,
+        out: &mut String,
+    ) {
+        json.clear();
+        msg.to_json(json);
+        self.encode_into(json, iv, out);
+    }
+
+    /// Decodes a frame holding a request. `plaintext` is a scratch buffer (cleared here).
+    /// Frame-level failures (not base64, too short or long, not a JSON object) and
+    /// message-level ones ([`FrameError::Message`]) are told apart by the variant.
+    pub fn decode_request(
+        &self,
+        frame_text: impl AsRef<[u8]>,
+        plaintext: &mut Vec<u8>,
+    ) -> Result<Request, FrameError> {
+        plaintext.clear();
+        self.decode_into(frame_text, plaintext)?;
+        Ok(Request::from_json(plaintext)?)
+    }
+
+    /// Decodes a frame holding a response or notification (the client side).
+    pub fn decode_server_message(
+        &self,
+        frame_text: impl AsRef<[u8]>,
+        plaintext: &mut Vec<u8>,
+    ) -> Result<ServerMessage, FrameError> {
+        plaintext.clear();
+        self.decode_into(frame_text, plaintext)?;
+        Ok(ServerMessage::from_json(plaintext)?)
+    }
+}
+
+#[cfg(test)]
+mod typed_tests {
+    use super::*;
+    use crate::api::message::{ErrorCode, RequestKind};
+
+    #[test]
+    fn typed_requests_round_trip_and_bad_messages_are_told_apart() {
+        let codec = FrameCodec::from_key_bytes(&[7; 16]);
+        let mut req = Request::new(RequestKind::StatusInfo);
+        req.id = 42;
+        let (mut json, mut text, mut plain) = (Vec::new(), String::new(), Vec::new());
+        codec.encode_request(&req, [1; 16], &mut json, &mut text);
+        assert_eq!(codec.decode_request(&text, &mut plain).unwrap(), req);
+
+        let unknown = codec.encode(br#"{"type":"no_such_request","id":9}"#, [2; 16]);
+        match codec.decode_request(&unknown, &mut plain) {
+            Err(FrameError::Message(e)) => {
+                assert_eq!(e.id(), 9);
+                assert_eq!(e.code(), ErrorCode::UnknownType);
+                assert!(e.to_string().contains("no_such_request"), "{e}");
+            }
+            other => panic!("expected a message error, got {other:?}"),
+        }
+        let wrong_key = FrameCodec::from_key_bytes(&[8; 16]);
+        assert!(matches!(
+            wrong_key.decode_request(&text, &mut plain),
+            Err(FrameError::NotJsonObject)
+        ));
     }
 }
