@@ -19,5 +19,6 @@ pub mod config;
 pub mod crypto;
 pub mod mempool;
 pub mod node;
+pub mod node_api;
 pub mod rng;
 pub mod storage;

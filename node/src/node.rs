@@ -36,6 +36,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::message::{ServerKind, ServerMessage};
 use crate::chain::block::{MacroBlock, MicroBlock, ViewChangeVote};
 use crate::chain::genesis::{GenesisKeys, genesis_block};
 use crate::chain::ledger::{TxContext, TxError};
@@ -186,6 +187,9 @@ pub enum Event {
     Synchronized(bool),
 }
 
+/// An API connection, numbered by the driver.
+pub type ConnId = u64;
+
 /// What the node wants done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
@@ -193,6 +197,10 @@ pub enum Output {
     Send { to: Dest, msg: Arc<PeerMessage> },
     /// Something happened.
     Event(Event),
+    /// Send an API response or notification to one connection.
+    Reply { conn: ConnId, msg: ServerMessage },
+    /// Send an API notification to every connection (wallet notifications).
+    Broadcast(ServerMessage),
 }
 
 /// Why the node wants to be woken.
@@ -292,6 +300,10 @@ pub struct Node {
     last_sync_request_ns: Option<u64>,
     /// Transactions this node has seen go into blocks, for status events (hash -> status).
     tracked: BTreeMap<Hash, TxStatus>,
+    /// API connections subscribed to `status_changed`.
+    status_subs: BTreeSet<ConnId>,
+    /// API connections subscribed to chain notifications.
+    chain_subs: BTreeSet<ConnId>,
 }
 
 const STORE_MACRO: &[u8] = b"chain/macro/";
@@ -343,6 +355,8 @@ impl Node {
             synchronized: false,
             last_sync_request_ns: None,
             tracked: BTreeMap::new(),
+            status_subs: BTreeSet::new(),
+            chain_subs: BTreeSet::new(),
         };
         node.recover()?;
         node.start_epoch();
@@ -428,6 +442,62 @@ impl Node {
     /// Status of a transaction this node has seen.
     pub fn tx_status(&self, hash: &Hash) -> Option<&TxStatus> {
         self.tracked.get(hash)
+    }
+
+    /// The node's idea of now (the latest time a driver passed in).
+    pub fn now_ns(&self) -> u64 {
+        self.now_ns
+    }
+
+    /// An API connection closed: forget its subscriptions.
+    pub fn connection_closed(&mut self, conn: ConnId) {
+        self.status_subs.remove(&conn);
+        self.chain_subs.remove(&conn);
+    }
+
+    pub(crate) fn subscribe_status(&mut self, conn: ConnId) {
+        self.status_subs.insert(conn);
+    }
+
+    pub(crate) fn subscribe_chain(&mut self, conn: ConnId) {
+        self.chain_subs.insert(conn);
+    }
+
+    pub(crate) fn advance_time(&mut self, now_ns: u64) {
+        self.set_now(now_ns);
+    }
+
+    pub(crate) fn push_output(&mut self, out: Output) {
+        self.outputs.push_back(out);
+    }
+
+    /// Sends a chain notification to every chain subscriber, then `status_changed` to every
+    /// status subscriber.
+    fn notify_chain(&mut self, kind: Option<ServerKind>) {
+        if let Some(kind) = kind {
+            let subs: Vec<ConnId> = self.chain_subs.iter().copied().collect();
+            for conn in subs {
+                self.outputs.push_back(Output::Reply {
+                    conn,
+                    msg: ServerMessage::new(kind.clone()),
+                });
+            }
+        }
+        self.notify_status();
+    }
+
+    fn notify_status(&mut self) {
+        if self.status_subs.is_empty() {
+            return;
+        }
+        let status = self.status();
+        let subs: Vec<ConnId> = self.status_subs.iter().copied().collect();
+        for conn in subs {
+            self.outputs.push_back(Output::Reply {
+                conn,
+                msg: ServerMessage::new(ServerKind::StatusChanged(status.clone())),
+            });
+        }
     }
 
     // ----- inputs --------------------------------------------------------------------------
@@ -628,6 +698,7 @@ impl Node {
         if synced != self.synchronized {
             self.synchronized = synced;
             self.emit(Event::Synchronized(synced));
+            self.notify_status();
         }
         self.maybe_restake();
     }
@@ -707,6 +778,11 @@ impl Node {
             leader: b.leader,
             transactions: b.transactions.len(),
         });
+        if !self.chain_subs.is_empty() || !self.status_subs.is_empty() {
+            self.notify_chain(Some(ServerKind::MicroBlockPrepared(
+                crate::node_api::micro_block_body(&b),
+            )));
+        }
         for h in hashes {
             self.set_status(
                 h,
@@ -737,6 +813,11 @@ impl Node {
     fn revert_micro(&mut self) -> Option<MicroBlock> {
         let b = self.chain.pop_micro()?;
         self.unpersist_micro(&b);
+        if !self.chain_subs.is_empty() || !self.status_subs.is_empty() {
+            self.notify_chain(Some(ServerKind::MicroBlockReverted(
+                crate::node_api::micro_block_body(&b),
+            )));
+        }
         self.emit(Event::MicroBlockReverted {
             epoch: b.epoch,
             offset: b.offset,
@@ -1059,6 +1140,7 @@ impl Node {
                 offset: self.chain.offset(),
                 view_change: view,
             });
+            self.notify_status();
         }
     }
 
@@ -1313,6 +1395,11 @@ impl Node {
                         view_change: m.view_change,
                         hash: m.hash(),
                     });
+                    if !self.chain_subs.is_empty() {
+                        self.notify_chain(Some(ServerKind::MicroBlockReverted(
+                            crate::node_api::micro_block_body(m),
+                        )));
+                    }
                 }
                 for m in &micros_before {
                     self.store.delete(&key_with(STORE_MICRO, m.epoch, m.offset));
@@ -1326,6 +1413,13 @@ impl Node {
                     hash,
                     transactions: committed.len(),
                 });
+                if !self.chain_subs.is_empty() || !self.status_subs.is_empty() {
+                    let body = crate::node_api::macro_block_body(
+                        self.chain.last_macro(),
+                        self.cfg.chain.slots_count,
+                    );
+                    self.notify_chain(Some(ServerKind::MacroBlockCommitted(body)));
+                }
                 for h in committed {
                     self.mempool.remove(h);
                     self.set_status(*h, TxStatus::Committed { epoch });

@@ -8,6 +8,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
+use stegosim_node::api::message::{Request, ServerMessage};
 use stegosim_node::config::{ChainConfig, SECOND_NS};
 use stegosim_node::node::{Dest, Event, Node, NodeConfig, NodeId, Output, PeerMessage};
 use stegosim_node::rng::Seed;
@@ -30,6 +31,9 @@ pub struct Net {
     pub cut: BTreeSet<(NodeId, NodeId)>,
     /// Every event: (time, node, event).
     pub events: Vec<(u64, NodeId, Event)>,
+    /// Every API reply and notification: (node, connection, message); broadcasts have
+    /// connection `u64::MAX`.
+    pub replies: Vec<(NodeId, u64, ServerMessage)>,
     /// Running hash of every output.
     hasher: blake3::Hasher,
 }
@@ -49,6 +53,7 @@ impl Net {
             seq: 0,
             cut: BTreeSet::new(),
             events: Vec::new(),
+            replies: Vec::new(),
             hasher: blake3::Hasher::new(),
         };
         for id in 0..nodes {
@@ -114,6 +119,8 @@ impl Net {
                 .update(format!("{} {id} {out:?}\n", self.now_ns).as_bytes());
             match out {
                 Output::Event(e) => self.events.push((self.now_ns, id, e)),
+                Output::Reply { conn, msg } => self.replies.push((id, conn, msg)),
+                Output::Broadcast(msg) => self.replies.push((id, u64::MAX, msg)),
                 Output::Send { to, msg } => {
                     let targets: Vec<NodeId> = match to {
                         Dest::All => (0..self.nodes.len() as u32).filter(|&t| t != id).collect(),
@@ -185,6 +192,20 @@ impl Net {
     pub fn run_for(&mut self, secs: u64) {
         let t = self.now_ns + secs * SECOND_NS;
         self.run_until(t);
+    }
+
+    /// Sends an API request to node `id` on connection `conn` and returns the replies it
+    /// produced at once (responses and notifications to that connection).
+    pub fn request(&mut self, id: NodeId, conn: u64, req: Request) -> Vec<ServerMessage> {
+        let before = self.replies.len();
+        let now = self.now_ns;
+        self.node_mut(id).handle_request(now, conn, req);
+        self.drain(id);
+        self.replies[before..]
+            .iter()
+            .filter(|(n, c, _)| *n == id && *c == conn)
+            .map(|(_, _, m)| m.clone())
+            .collect()
     }
 
     pub fn hash(&self) -> String {
