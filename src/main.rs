@@ -23,12 +23,18 @@ enum Command {
     /// Encode or decode API frames (base64 of IV + AES-128-CTR of the JSON), e.g. to read a
     /// packet capture.
     Frame(cmd::frame::FrameArgs),
+    /// Run a local network of nodes on the real clock and serve the WebSocket API.
+    Node(cmd::node::NodeArgs),
+    /// Manage access keys of a node's API (groups and rate limits).
+    Access(cmd::access::AccessArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Frame(args) => cmd::frame::run(args),
+        Command::Node(args) => cmd::node::run_node(args),
+        Command::Access(args) => cmd::access::run(args),
     };
     match result {
         Ok(code) => code,

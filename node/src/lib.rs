@@ -21,4 +21,5 @@ pub mod mempool;
 pub mod node;
 pub mod node_api;
 pub mod rng;
+pub mod server;
 pub mod storage;

@@ -1,3 +1,5 @@
 //! The subcommands, one module each.
 
+pub mod access;
 pub mod frame;
+pub mod node;

@@ -27,6 +27,9 @@ pub const TOKEN_TEXT_BYTES: usize = 24;
 /// 24 bytes plus a little whitespace, and a huge file in its place is a mistake.
 const TOKEN_FILE_BYTES_MAX: u64 = 4096;
 
+/// How an access key's text starts: `stegosim-access-v1:<salt base64>:<secret base64>`.
+pub const ACCESS_KEY_PREFIX: &str = "stegosim-access-v1:";
+
 /// The API token: 16 secret bytes, the AES-128 key of every frame on the API.
 ///
 /// `Debug` does not print the bytes, so a token inside a logged config or error stays secret.
@@ -143,9 +146,35 @@ impl ApiToken {
         BASE64.encode_to_string(self.0)
     }
 
+    /// The frame key of an access key: a salted hash of its secret (BLAKE3 in key-derivation
+    /// mode over the salt and the secret, first 16 bytes). The node's access file stores only
+    /// the salt and this derived key, never the secret; a client holding the access key text
+    /// derives the same frame key. (AES needs the frame key on the server, so a leaked access
+    /// file still lets one talk to that node: it is written with mode 0600.)
+    pub fn from_access_key(salt: &[u8], secret: &[u8]) -> Self {
+        let mut h = blake3::Hasher::new_derive_key("stegosim access key v1");
+        h.update(&(salt.len() as u64).to_le_bytes());
+        h.update(salt);
+        h.update(secret);
+        let mut key = [0u8; TOKEN_BYTES];
+        key.copy_from_slice(&h.finalize().as_bytes()[..TOKEN_BYTES]);
+        ApiToken(key)
+    }
+
     /// Parses a token from base64 text, ignoring whitespace around it (as in a file or an
-    /// environment variable). The text must be standard padded base64 of exactly 16 bytes.
+    /// environment variable). The text must be standard padded base64 of exactly 16 bytes,
+    /// or an access key (`stegosim-access-v1:<salt>:<secret>`, see [`ApiToken::from_access_key`]).
     pub fn from_base64(text: &str) -> Result<Self, TokenFormatError> {
+        if let Some(rest) = text.trim().strip_prefix(ACCESS_KEY_PREFIX) {
+            let (salt, secret) = rest.split_once(':').ok_or(TokenFormatError::NotBase64)?;
+            let salt = BASE64
+                .decode_to_vec(salt)
+                .map_err(|_| TokenFormatError::NotBase64)?;
+            let secret = BASE64
+                .decode_to_vec(secret)
+                .map_err(|_| TokenFormatError::NotBase64)?;
+            return Ok(Self::from_access_key(&salt, &secret));
+        }
         let text = text.trim().as_bytes();
         // Text of another length cannot be a token; say whether it is base64 at all. This
         // bound also keeps `decode` below within the stack buffer.

@@ -1,0 +1,121 @@
+//! One driver per node: the async loop that feeds the sans-IO [`Node`] and carries out what it
+//! asks (send to peers, reply to API connections, sleep until its next timer).
+//!
+//! The driver owns the node. Everything reaches it through one channel ([`DriverInput`]), so
+//! the node sees one input at a time, in arrival order. Its outputs go to the peer transport
+//! ([`PeerOut`]) and to the registered API connections ([`Connections`]).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+
+use crate::api::message::{Request, ServerMessage};
+use crate::node::{ConnId, Dest, Node, NodeId, Output, PeerMessage};
+use crate::server::clock::Clock;
+
+/// What a driver is told.
+#[derive(Debug)]
+pub enum DriverInput {
+    /// A message from another node.
+    Peer { from: NodeId, msg: Arc<PeerMessage> },
+    /// An API request; the permit bounds the connection's requests in flight and is released
+    /// once the node has handled the request.
+    Request {
+        conn: ConnId,
+        req: Request,
+        permit: Option<OwnedSemaphorePermit>,
+    },
+    /// An API connection closed.
+    Closed(ConnId),
+}
+
+/// Where a connection's messages go: responses (never dropped) and notifications (dropped
+/// past the queue's bound, counted, reported as `lagged`).
+#[derive(Debug, Clone)]
+pub struct ConnSink {
+    /// Responses, and per-connection notifications of subscriptions.
+    pub replies: mpsc::UnboundedSender<ServerMessage>,
+    /// Broadcast notifications (wallet), bounded.
+    pub notifications: mpsc::Sender<ServerMessage>,
+    /// Notifications dropped since the last `lagged` was sent.
+    pub dropped: Arc<AtomicU64>,
+    /// Whether this connection may see wallet notifications (its key has the wallet group).
+    pub wallet: bool,
+}
+
+/// The API connections of one node.
+pub type Connections = Arc<Mutex<BTreeMap<ConnId, ConnSink>>>;
+
+/// Where a node's peer messages go.
+pub trait PeerOut: Send + Sync + std::fmt::Debug + 'static {
+    /// Sends `msg` from `from` to `to` (never blocks; drops when a link is down).
+    fn send(&self, from: NodeId, to: Dest, msg: Arc<PeerMessage>);
+}
+
+fn lock(conns: &Connections) -> std::sync::MutexGuard<'_, BTreeMap<ConnId, ConnSink>> {
+    // A poisoned lock means a connection task panicked; the map itself is still consistent.
+    conns.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn route(node: &mut Node, peers: &dyn PeerOut, conns: &Connections) {
+    let id = node.id();
+    while let Some(out) = node.poll_output() {
+        match out {
+            Output::Send { to, msg } => peers.send(id, to, msg),
+            Output::Event(e) => tracing::debug!(node = id, event = ?e),
+            Output::Reply { conn, msg } => {
+                if let Some(sink) = lock(conns).get(&conn) {
+                    // A closed receiver means the connection is going away: nothing to do.
+                    let _ = sink.replies.send(msg);
+                }
+            }
+            Output::Broadcast(msg) => {
+                for sink in lock(conns).values().filter(|s| s.wallet) {
+                    if sink.notifications.try_send(msg.clone()).is_err() {
+                        sink.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs `node` until `inputs` closes. `clock` gives `now`; timers sleep on it.
+pub async fn run(
+    mut node: Node,
+    mut inputs: mpsc::UnboundedReceiver<DriverInput>,
+    peers: Arc<dyn PeerOut>,
+    conns: Connections,
+    clock: Arc<dyn Clock>,
+) -> Node {
+    route(&mut node, peers.as_ref(), &conns);
+    loop {
+        let wake = node.poll_timeout().map(|(t, _)| clock.instant_at(t));
+        let input = match wake {
+            Some(at) => tokio::select! {
+                biased;
+                i = inputs.recv() => i,
+                _ = tokio::time::sleep_until(at) => {
+                    node.handle_timeout(clock.now_ns());
+                    route(&mut node, peers.as_ref(), &conns);
+                    continue;
+                }
+            },
+            None => inputs.recv().await,
+        };
+        let Some(input) = input else { break };
+        let now = clock.now_ns();
+        match input {
+            DriverInput::Peer { from, msg } => node.handle_peer(now, from, &msg),
+            DriverInput::Request { conn, req, permit } => {
+                node.handle_request(now, conn, req);
+                drop(permit);
+            }
+            DriverInput::Closed(conn) => node.connection_closed(conn),
+        }
+        route(&mut node, peers.as_ref(), &conns);
+    }
+    node
+}

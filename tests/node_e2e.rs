@@ -1,0 +1,361 @@
+//! `stegosim node` as a user runs it: the built binary, a temporary data directory, a free
+//! loopback port, the token file it writes, WebSocket clients over loopback.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use stegosim_node::api::frame::FrameCodec;
+use stegosim_node::api::message::{
+    ChainPosition, ErrorCode, RequestKind, ServerKind, ServerMessage,
+};
+use stegosim_node::api::token::ApiToken;
+use stegosim_node::server::client::Client;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A running `stegosim node`, killed on drop.
+struct NodeProcess {
+    child: Child,
+    url: String,
+    port: u16,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(dir: &Path, port: u16) -> NodeProcess {
+    let child = Command::new(env!("CARGO_BIN_EXE_stegosim"))
+        .args([
+            "node",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--api-endpoint",
+            &format!("127.0.0.1:{port}"),
+            "--strikes-max",
+            "3",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the stegosim binary runs");
+    // The token file is written before the API listens; poll the port.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "stegosim node did not listen on {port} within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        dir.join("api.token").exists(),
+        "the token file exists once the API listens"
+    );
+    NodeProcess {
+        child,
+        url: format!("ws://127.0.0.1:{port}"),
+        port,
+    }
+}
+
+fn token(dir: &Path) -> ApiToken {
+    ApiToken::load(dir.join("api.token")).unwrap()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn code(m: &ServerMessage) -> Option<ErrorCode> {
+    match &m.kind {
+        ServerKind::Error(e) => e.code.clone(),
+        _ => None,
+    }
+}
+
+const T: Duration = Duration::from_secs(20);
+
+async fn status(c: &mut Client) -> stegosim_node::api::message::NodeStatus {
+    match c.call(RequestKind::StatusInfo, None).await.unwrap().kind {
+        ServerKind::StatusInfo(s) => s,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn node_serves_status_multiplexing_chain_subscriptions_and_pop() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path(), free_port());
+    let token = token(dir.path());
+    rt().block_on(async {
+        let mut c = Client::connect(&node.url, &token).await.unwrap();
+        let s = status(&mut c).await;
+        assert_eq!(s.epoch, 1);
+
+        // 200 requests in flight on one connection, answered and matched by id.
+        let mut ids = Vec::new();
+        for i in 0..200 {
+            let kind = if i % 2 == 0 { RequestKind::StatusInfo } else { RequestKind::ChainName };
+            ids.push(c.send(kind, None).await.unwrap());
+        }
+        for (i, id) in ids.iter().enumerate() {
+            let m = c.reply(*id, T).await.unwrap();
+            assert_eq!(m.id, *id);
+            if i % 2 == 0 {
+                assert!(matches!(m.kind, ServerKind::StatusInfo(_)), "{m:?}");
+            } else {
+                assert!(matches!(m.kind, ServerKind::ChainName(ref n) if n.name == "dev"), "{m:?}");
+            }
+        }
+
+        // Wait for a few blocks, then subscribe with a replay from the epoch's start.
+        let deadline = Instant::now() + T;
+        while status(&mut c).await.offset < 3 {
+            assert!(Instant::now() < deadline, "no blocks");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let epoch = status(&mut c).await.epoch;
+        let m = c.call(RequestKind::SubscribeChain(ChainPosition { epoch, offset: 0 }), None).await.unwrap();
+        let ServerKind::SubscribedChain(sc) = m.kind else { panic!("{m:?}") };
+        for offset in 0..sc.current_offset.min(2) {
+            let n = c.notification(|m| matches!(&m.kind, ServerKind::MicroBlockPrepared(b) if b.offset == offset), T).await.unwrap();
+            assert!(matches!(n.kind, ServerKind::MicroBlockPrepared(_)));
+        }
+        // Live blocks follow.
+        c.notification(|m| matches!(&m.kind, ServerKind::MicroBlockPrepared(b) if b.offset >= sc.current_offset || b.epoch > epoch), T)
+            .await
+            .unwrap();
+
+        // pop_micro_block: popped, and a micro_block_reverted notification.
+        let m = loop {
+            let m = c.call(RequestKind::PopMicroBlock, None).await.unwrap();
+            // At an epoch's very start there is nothing to pop; try again after a block.
+            if code(&m) == Some(ErrorCode::NothingToPop) {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                continue;
+            }
+            break m;
+        };
+        assert!(matches!(m.kind, ServerKind::MicroBlockPopped), "{m:?}");
+        c.notification(|m| matches!(m.kind, ServerKind::MicroBlockReverted(_)), T).await.unwrap();
+    });
+}
+
+#[test]
+fn bad_frames_never_cost_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path(), free_port());
+    let token = token(dir.path());
+    rt().block_on(async {
+        let mut good = Client::connect(&node.url, &token).await.unwrap();
+        status(&mut good).await;
+
+        // A well-encrypted bad request: an error naming the problem, echoing the id; the
+        // connection stays usable.
+        let codec = FrameCodec::new(&token);
+        let mut bad = Client::connect(&node.url, &token).await.unwrap();
+        status(&mut bad).await;
+        for (json, needle, want) in [
+            (
+                r#"{"type":"no_such_request","id":77}"#,
+                "no_such_request",
+                ErrorCode::UnknownType,
+            ),
+            (
+                r#"{"type":"macro_block_info","id":78}"#,
+                "epoch",
+                ErrorCode::MissingField,
+            ),
+            (
+                r#"{"type":"macro_block_info","id":79,"epoch":"x"}"#,
+                "epoch",
+                ErrorCode::InvalidField,
+            ),
+        ] {
+            bad.send_raw(Message::text(codec.encode(json.as_bytes(), [3; 16])))
+                .await
+                .unwrap();
+            let id: u64 = serde_json::from_str::<serde_json::Value>(json).unwrap()["id"]
+                .as_u64()
+                .unwrap();
+            let m = bad.reply(id, T).await.unwrap();
+            assert_eq!(code(&m), Some(want), "{json}: {m:?}");
+            let ServerKind::Error(e) = &m.kind else {
+                unreachable!()
+            };
+            assert!(e.error.contains(needle), "{json}: {}", e.error);
+        }
+        status(&mut bad).await;
+
+        // Strikes: not base64, too short, wrong key; the third closes with a reason.
+        let other = FrameCodec::new(&ApiToken::from_bytes([9; 16]));
+        bad.send_raw(Message::text("!!! not base64 !!!"))
+            .await
+            .unwrap();
+        bad.send_raw(Message::text("AAAA")).await.unwrap();
+        bad.send_raw(Message::text(
+            other.encode(br#"{"type":"status_info"}"#, [1; 16]),
+        ))
+        .await
+        .unwrap();
+        let err = bad.recv().await.unwrap_err().to_string();
+        assert!(err.contains("1008") && err.contains("bad frames"), "{err}");
+
+        // A binary frame: an error reply, then a close with a reason.
+        let mut bin = Client::connect(&node.url, &token).await.unwrap();
+        status(&mut bin).await;
+        bin.send_raw(Message::binary(vec![1u8, 2, 3]))
+            .await
+            .unwrap();
+        let m = bin.recv().await.unwrap();
+        assert_eq!(code(&m), Some(ErrorCode::BinaryFrame), "{m:?}");
+        let err = bin.recv().await.unwrap_err().to_string();
+        assert!(err.contains("1003") && err.contains("binary"), "{err}");
+
+        // A connection whose first frame decrypts with no key is closed after its strikes.
+        let mut stranger = Client::connect(&node.url, &ApiToken::from_bytes([5; 16]))
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            stranger.send(RequestKind::StatusInfo, None).await.unwrap();
+        }
+        assert!(stranger.recv().await.is_err());
+
+        // The node and the other connection still work.
+        let s = status(&mut good).await;
+        assert!(s.epoch >= 1);
+        let mut again = Client::connect(&node.url, &token).await.unwrap();
+        status(&mut again).await;
+    });
+}
+
+async fn macro_hash(c: &mut Client, epoch: u64) -> String {
+    let m = c
+        .call(
+            RequestKind::MacroBlockInfo(stegosim_node::api::message::MacroBlockQuery { epoch }),
+            None,
+        )
+        .await
+        .unwrap();
+    match m.kind {
+        ServerKind::MacroBlockInfo(b) => b.block_hash.unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn restart_on_the_same_data_dir_keeps_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (before, hash) = {
+        let node = start(dir.path(), port);
+        let token = token(dir.path());
+        rt().block_on(async {
+            let mut c = Client::connect(&node.url, &token).await.unwrap();
+            let deadline = Instant::now() + Duration::from_secs(40);
+            let s = loop {
+                let s = status(&mut c).await;
+                if s.epoch >= 2 {
+                    break s;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the chain did not reach epoch 2: {s:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            };
+            (s, macro_hash(&mut c, 1).await)
+        })
+    };
+    let node = start(dir.path(), port);
+    assert_eq!(node.port, port);
+    let token = token(dir.path());
+    rt().block_on(async {
+        let mut c = Client::connect(&node.url, &token).await.unwrap();
+        let s = status(&mut c).await;
+        assert!(
+            s.epoch >= before.epoch,
+            "epoch {} after restart, {} before",
+            s.epoch,
+            before.epoch
+        );
+        assert_eq!(macro_hash(&mut c, 1).await, hash, "the same chain");
+    });
+}
+
+#[test]
+fn access_keys_groups_and_rate_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_stegosim");
+    let add = |name: &str, groups: &str, rate: Option<&str>| {
+        let out = dir.path().join(format!("{name}.key"));
+        let mut cmd = Command::new(bin);
+        cmd.args([
+            "access",
+            "add",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--name",
+            name,
+            "--groups",
+            groups,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        if let Some(r) = rate {
+            cmd.args(["--rate-limit", r]);
+        }
+        let status = cmd.status().unwrap();
+        assert!(status.success());
+        ApiToken::load(&out).unwrap()
+    };
+    let monitor = add("monitor", "node", None);
+    let limited = add("limited", "node", Some("3/2s"));
+    let node = start(dir.path(), free_port());
+    rt().block_on(async {
+        let mut m = Client::connect(&node.url, &monitor).await.unwrap();
+        status(&mut m).await;
+        let r = m.call(RequestKind::AccountsInfo, None).await.unwrap();
+        assert_eq!(code(&r), Some(ErrorCode::Forbidden), "{r:?}");
+        let r = m.call(RequestKind::PopMicroBlock, None).await.unwrap();
+        assert_eq!(code(&r), Some(ErrorCode::Forbidden), "{r:?}");
+
+        let mut l = Client::connect(&node.url, &limited).await.unwrap();
+        let mut served = 0;
+        let mut limited_reply = None;
+        for _ in 0..5 {
+            let r = l.call(RequestKind::ChainName, None).await.unwrap();
+            match code(&r) {
+                None => served += 1,
+                Some(ErrorCode::RateLimited) => limited_reply = Some(r),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(served, 3, "three requests fit the bucket");
+        let r = limited_reply.expect("the fourth is refused");
+        let ServerKind::Error(e) = &r.kind else {
+            unreachable!()
+        };
+        assert!(e.error.contains("retry after"), "{}", e.error);
+        // Served again after the window.
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let r = l.call(RequestKind::ChainName, None).await.unwrap();
+        assert_eq!(code(&r), None, "{r:?}");
+    });
+}
