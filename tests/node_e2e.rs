@@ -1,6 +1,9 @@
 //! `stegosim node` as a user runs it: the built binary, a temporary data directory, a free
 //! loopback port, the token file it writes, WebSocket clients over loopback.
 
+// These tests talk to a real node on the wall clock: deadlines are real time.
+#![allow(clippy::disallowed_methods)]
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
