@@ -833,18 +833,11 @@ impl Node {
         let timestamp_ns = self.now_ns.max(self.chain.tip_timestamp_ns());
         // The mempool's transactions are valid and mutually compatible against the ledger;
         // re-check them as a block (a lock may not have expired at the block's time).
-        let mut txs = Vec::new();
-        for tx in self.mempool.take_for_block(self.cfg.chain.block_txs_max) {
-            let mut candidate = txs.clone();
-            candidate.push(tx);
-            if self
-                .chain
-                .check_transactions(&candidate, timestamp_ns, self.sigs.as_ref())
-                .is_ok()
-            {
-                txs = candidate;
-            }
-        }
+        let txs = self.chain.select_transactions(
+            self.mempool.take_for_block(self.cfg.chain.block_txs_max),
+            timestamp_ns,
+            self.sigs.as_ref(),
+        );
         let fees: i64 = txs.iter().map(|t| t.fee).sum();
         let proof: Vec<ViewChangeVote> = if self.view > 0 {
             self.votes
