@@ -106,6 +106,22 @@ pub struct MacroVote {
     pub signature: Signature,
 }
 
+/// Fork choice between two forks of the current epoch whose first differing blocks (at index
+/// `i`) have the same view change, which happens only when a leader made two blocks at one
+/// height and view (as after `pop_micro_block`). Without a rule here, each node kept the fork
+/// it had, and a network split evenly between the two stalled for good (neither side can
+/// gather the votes to change view). The longer fork wins; between equally long ones, the
+/// lower hash of the first differing block. Every node ranks two forks the same way, so they
+/// converge once they have seen each other's (sync requests on blocks from higher offsets and
+/// on votes from our height that name another tip).
+fn equal_view_fork_wins(theirs: &[MicroBlock], ours: &[MicroBlock], i: usize) -> bool {
+    match theirs.len().cmp(&ours.len()) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => theirs[i].hash() < ours[i].hash(),
+    }
+}
+
 fn prevote_hash(epoch: u64, round: u32, block_hash: &Hash) -> Hash {
     let mut h = Hasher::new("stegosim prevote v1");
     h.update_u64(epoch)
@@ -469,6 +485,16 @@ impl Node {
     /// mempool and relayed. Returns its hash, or why it was refused.
     pub fn submit_transaction(&mut self, now_ns: u64, tx: Transaction) -> Result<Hash, TxError> {
         self.set_now(now_ns);
+        // Submitted again after it went into a block: already known. Refusing it as the
+        // mempool would (its inputs are spent) reported a final transaction "rejected" and
+        // overwrote its status.
+        let h = tx.hash();
+        if matches!(
+            self.tracked.get(&h),
+            Some(TxStatus::Prepared { .. } | TxStatus::Committed { .. })
+        ) {
+            return Err(TxError::AlreadyKnown(h));
+        }
         let ctx = self.tx_context();
         let relay = tx.clone();
         match self.mempool.insert(
@@ -484,7 +510,6 @@ impl Node {
                 Ok(h)
             }
             Err(e) => {
-                let h = relay.hash();
                 self.set_status(
                     h,
                     TxStatus::Rejected {
@@ -903,7 +928,13 @@ impl Node {
         }
         // A block for a height we filled: fork resolution.
         let ours = &self.chain.micros[b.offset as usize];
-        if ours.hash() == b.hash() || b.view_change <= ours.view_change {
+        if ours.hash() == b.hash() || b.view_change < ours.view_change {
+            return;
+        }
+        if b.view_change == ours.view_change {
+            // Two blocks of one leader at one height and view (it popped its block and made
+            // another): one block cannot tell which fork to keep; the sender's whole epoch can.
+            self.request_sync(from);
             return;
         }
         let parent = if b.offset == 0 {
@@ -1017,10 +1048,16 @@ impl Node {
             self.request_sync(from);
             return;
         }
-        if v.epoch != self.chain.epoch()
-            || v.offset != self.chain.offset()
-            || v.last_block != self.chain.tip_hash()
+        if v.epoch == self.chain.epoch()
+            && v.offset == self.chain.offset()
+            && v.last_block != self.chain.tip_hash()
         {
+            // The voter waits at our height on another fork: compare epochs, so that two
+            // equally long forks with equal views still converge (equal_view_fork_wins).
+            self.request_sync(from);
+            return;
+        }
+        if v.epoch != self.chain.epoch() || v.offset != self.chain.offset() {
             return;
         }
         if v.view_change <= self.view || !self.chain.election.is_validator(&v.validator) {
@@ -1447,7 +1484,9 @@ impl Node {
             return;
         }
         let better = i >= self.chain.micros.len()
-            || micros[i].view_change > self.chain.micros[i].view_change;
+            || micros[i].view_change > self.chain.micros[i].view_change
+            || (micros[i].view_change == self.chain.micros[i].view_change
+                && equal_view_fork_wins(micros, &self.chain.micros, i));
         if better && self.try_fork(i as u32, &micros[i..]) {
             progressed = true;
         }
