@@ -754,6 +754,7 @@ impl Node {
         if self.chain.epoch_full() {
             self.macro_state.round_started_ns = self.now_ns;
             self.maybe_propose_macro();
+            self.catch_up_macro_round();
         }
         Ok(())
     }
@@ -1217,7 +1218,38 @@ impl Node {
             .entry(key)
             .or_default()
             .insert(v.validator, v);
+        self.catch_up_macro_round();
         self.check_macro_votes(key.1);
+    }
+
+    /// Round catch-up, as in Tendermint: prevotes for a later round from validators holding
+    /// more than a third of the slots mean an honest validator is there, so this node joins
+    /// that round at once. Without it, nodes whose epochs filled at different times (one
+    /// popped a block, one was cut off) sat in different rounds, and with round timeouts
+    /// growing alike the gap in time stayed: the epoch's macro block waited minutes.
+    /// Called on every prevote and when the epoch fills up (prevotes may have come first).
+    fn catch_up_macro_round(&mut self) {
+        if !self.chain.epoch_full() {
+            return;
+        }
+        let mut by_round: BTreeMap<u32, BTreeSet<PublicKey>> = BTreeMap::new();
+        for ((round, _), by) in self
+            .macro_state
+            .prevotes
+            .range((self.macro_state.round + 1, Hash::default())..)
+        {
+            by_round
+                .entry(*round)
+                .or_default()
+                .extend(by.keys().copied());
+        }
+        let target = by_round.iter().rev().find_map(|(round, voters)| {
+            let slots = self.chain.election.slots_of_voters(voters.iter());
+            (slots * 3 > self.chain.election.slots_count()).then_some(*round)
+        });
+        if let Some(round) = target {
+            self.enter_macro_round(round);
+        }
     }
 
     fn on_precommit(&mut self, from: NodeId, v: &MacroVote) {
@@ -1407,7 +1439,13 @@ impl Node {
         if !self.chain.epoch_full() {
             return;
         }
-        self.macro_state.round += 1;
+        self.enter_macro_round(self.macro_state.round + 1);
+    }
+
+    /// Moves the macro-block BFT to `round`: propose if this node leads it, take up the
+    /// proposals stored for it.
+    fn enter_macro_round(&mut self, round: u32) {
+        self.macro_state.round = round;
         self.macro_state.round_started_ns = self.now_ns;
         self.macro_state.proposed = false;
         self.maybe_propose_macro();
