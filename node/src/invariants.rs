@@ -500,3 +500,181 @@ impl Checker {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::genesis::{GenesisKeys, genesis_block};
+    use crate::chain::ledger::BlockRef;
+    use crate::config::ChainConfig;
+
+    fn chain() -> Chain {
+        let cfg = ChainConfig::dev();
+        let genesis = genesis_block(&cfg, &GenesisKeys::derive(&cfg));
+        Chain::from_genesis(cfg, genesis)
+    }
+
+    /// A macro block for the chain's next epoch spending `inputs` and creating nothing.
+    fn push_macro(chain: &mut Chain, inputs: Vec<Hash>, random: u8) {
+        let mut b = chain.last_macro().clone();
+        b.epoch = chain.macros.len() as u64;
+        b.inputs = inputs;
+        b.outputs = Vec::new();
+        b.random = Hash([random; 32]);
+        chain.macros.push(b);
+    }
+
+    #[test]
+    fn a_genesis_chain_passes_every_check() {
+        let c = chain();
+        assert_eq!(check_supply(0, &c.ledger), Ok(()));
+        assert_eq!(check_ledger_sum(0, &c.ledger), Ok(()));
+        assert_eq!(check_final_chain(0, &c), Ok(()));
+        assert_eq!(check_agreement([(0, &c), (1, &c)]), Ok(()));
+    }
+
+    #[test]
+    fn minting_without_an_output_breaks_the_supply() {
+        let mut c = chain();
+        let at = BlockRef {
+            epoch: 1,
+            offset: None,
+            block_hash: Hash::default(),
+            timestamp_ns: 0,
+        };
+        c.ledger.apply_macro_net(&[], &[], 5, at);
+        assert!(matches!(
+            check_supply(3, &c.ledger),
+            Err(Violation::Supply { node: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn double_spends_and_unknown_inputs_in_final_blocks_are_caught() {
+        let base = chain();
+        let spent = base.macros[0].outputs[0].hash();
+
+        let mut twice = base.clone();
+        push_macro(&mut twice, vec![spent], 1);
+        push_macro(&mut twice, vec![spent], 2);
+        assert_eq!(
+            check_final_chain(1, &twice),
+            Err(Violation::DoubleSpend {
+                node: 1,
+                output: spent,
+                epoch: 2,
+                first_epoch: 1
+            })
+        );
+
+        let mut unknown = base.clone();
+        push_macro(&mut unknown, vec![Hash([9; 32])], 1);
+        assert!(matches!(
+            check_final_chain(1, &unknown),
+            Err(Violation::SpendsUncreated { epoch: 1, .. })
+        ));
+
+        // Incrementally: each block is checked once, the error names the second spend.
+        let mut tracker = FinalChainTracker::new();
+        let mut growing = base.clone();
+        assert_eq!(tracker.observe(0, &growing), Ok(()));
+        push_macro(&mut growing, vec![spent], 1);
+        assert_eq!(tracker.observe(0, &growing), Ok(()));
+        assert_eq!(tracker.checked(), 2);
+        push_macro(&mut growing, vec![spent], 2);
+        assert!(matches!(
+            tracker.observe(0, &growing),
+            Err(Violation::DoubleSpend { epoch: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn different_macro_blocks_for_one_epoch_are_a_disagreement() {
+        let mut a = chain();
+        let mut b = chain();
+        push_macro(&mut a, Vec::new(), 1);
+        push_macro(&mut b, Vec::new(), 2);
+        assert!(matches!(
+            check_agreement([(0, &a), (1, &b)]),
+            Err(Violation::Disagreement {
+                epoch: 1,
+                node_a: 0,
+                node_b: 1,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn finality_tracker_flags_reverted_final_state() {
+        let tx = Hash([1; 32]);
+        let mut t = FinalityTracker::new();
+        let status = |status| Event::TransactionStatus { tx_hash: tx, status };
+        assert_eq!(t.observe(0, &status(TxStatus::Accepted)), Ok(()));
+        // A rollback before finality is fine.
+        assert_eq!(
+            t.observe(
+                0,
+                &status(TxStatus::Rollback {
+                    epoch: 1,
+                    offset: 2
+                })
+            ),
+            Ok(())
+        );
+        assert_eq!(t.observe(0, &status(TxStatus::Committed { epoch: 1 })), Ok(()));
+        assert_eq!(t.committed_epoch(0, &tx), Some(1));
+        // Another node's reports are its own.
+        assert_eq!(
+            t.observe(
+                1,
+                &status(TxStatus::Conflicted {
+                    epoch: 1,
+                    offset: None
+                })
+            ),
+            Ok(())
+        );
+        assert!(matches!(
+            t.observe(
+                0,
+                &status(TxStatus::Conflicted {
+                    epoch: 2,
+                    offset: None
+                })
+            ),
+            Err(Violation::FinalTxReverted {
+                node: 0,
+                committed_epoch: 1,
+                ..
+            })
+        ));
+
+        let commit = |epoch, h: u8| Event::MacroBlockCommitted {
+            epoch,
+            round: 0,
+            hash: Hash([h; 32]),
+            transactions: 0,
+        };
+        assert_eq!(t.observe(0, &commit(1, 1)), Ok(()));
+        assert!(matches!(
+            t.observe(0, &commit(1, 2)),
+            Err(Violation::MacroRecommitted { epoch: 1, .. })
+        ));
+        let revert = |epoch| Event::MicroBlockReverted {
+            epoch,
+            offset: 3,
+            view_change: 0,
+            hash: Hash::default(),
+        };
+        assert_eq!(t.observe(0, &revert(2)), Ok(()));
+        assert!(matches!(
+            t.observe(0, &revert(1)),
+            Err(Violation::FinalBlockReverted {
+                epoch: 1,
+                final_epoch: 1,
+                ..
+            })
+        ));
+    }
+}
