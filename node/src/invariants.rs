@@ -23,17 +23,17 @@
 //!
 //! ## Cost
 //! The incremental checks are meant to run after every step of a simulation:
-//! - [`check_supply`]: O(1).
-//! - [`MacroAgreement::observe`], [`FinalChainTracker::observe`]: O(1) when no node finalised a
-//!   new macro block since the last call; otherwise the new blocks are hashed (agreement) or
-//!   their inputs and outputs looked up (final chain), each once, so the total over a run is
-//!   O(macro blocks × nodes) hashes and O(final outputs × log) lookups.
-//! - [`FinalityTracker::observe`]: O(log transactions) per event.
+//! - [`check_supply`] costs O(1).
+//! - [`MacroAgreement::observe`] and [`FinalChainTracker::observe`] cost O(1) when no node
+//!   finalised a new macro block since the last call; otherwise the new blocks are hashed
+//!   (agreement) or their inputs and outputs looked up (final chain), each once, so the total
+//!   over a run is O(macro blocks × nodes) hashes and O(final outputs × log) lookups.
+//! - [`FinalityTracker::observe`] costs O(log transactions) per event.
 //!
 //! The full scans are for the end of a run or for sampling:
-//! - [`check_ledger_sum`]: O(unspent outputs).
-//! - [`check_final_chain`]: O(final inputs and outputs × log).
-//! - [`check_agreement`]: O(nodes × macro blocks) block hashes.
+//! - [`check_ledger_sum`] scans every unspent output.
+//! - [`check_final_chain`] looks up every final input and output (O(n log n)).
+//! - [`check_agreement`] hashes every macro block of every node.
 //!
 //! [`Checker`] bundles the incremental ones for a driver: feed it every event
 //! ([`Checker::observe_event`]) and the nodes' chains after every step
@@ -609,7 +609,10 @@ mod tests {
     fn finality_tracker_flags_reverted_final_state() {
         let tx = Hash([1; 32]);
         let mut t = FinalityTracker::new();
-        let status = |status| Event::TransactionStatus { tx_hash: tx, status };
+        let status = |status| Event::TransactionStatus {
+            tx_hash: tx,
+            status,
+        };
         assert_eq!(t.observe(0, &status(TxStatus::Accepted)), Ok(()));
         // A rollback before finality is fine.
         assert_eq!(
@@ -622,7 +625,10 @@ mod tests {
             ),
             Ok(())
         );
-        assert_eq!(t.observe(0, &status(TxStatus::Committed { epoch: 1 })), Ok(()));
+        assert_eq!(
+            t.observe(0, &status(TxStatus::Committed { epoch: 1 })),
+            Ok(())
+        );
         assert_eq!(t.committed_epoch(0, &tx), Some(1));
         // Another node's reports are its own.
         assert_eq!(
