@@ -23,11 +23,14 @@
 //!   produces at once with the votes as proof.
 //! - A block with a higher view change at a height we already filled wins: our tail from
 //!   that height is reverted (fork resolution), its transactions go back to the mempool.
+//!   Two forks whose first differing blocks have the same view (a leader made two blocks at
+//!   one height, as after `pop_micro_block`) are ranked by length, then by the lower hash.
 //! - When the epoch has all its micro blocks, the validators run a BFT round on the macro
 //!   block (propose, prevote, precommit; more than 2/3 of slots each; round timeouts grow
 //!   with the round; a validator that precommitted is locked on that block until a later
-//!   round shows more than 2/3 prevotes for another). The committed macro block carries the
-//!   precommits and is final.
+//!   round shows more than 2/3 prevotes for another). Prevotes of a later round from more
+//!   than 1/3 of the slots pull a node into that round. The committed macro block carries
+//!   the precommits and is final.
 //! - A node that learns it is behind (a block or vote from a later height) asks the sender
 //!   for what it misses ([`PeerMessage::SyncRequest`]).
 
