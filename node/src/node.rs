@@ -32,7 +32,8 @@
 //!   than 1/3 of the slots pull a node into that round. The committed macro block carries
 //!   the precommits and is final.
 //! - A node that learns it is behind (a block or vote from a later height) asks the sender
-//!   for what it misses ([`PeerMessage::SyncRequest`]).
+//!   for what it misses ([`PeerMessage::SyncRequest`]); a node answers a view-change vote
+//!   from a lower height of its epoch with its blocks.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -1050,6 +1051,13 @@ impl Node {
             || (v.epoch == self.chain.epoch() && v.offset > self.chain.offset())
         {
             self.request_sync(from);
+            return;
+        }
+        if v.epoch == self.chain.epoch() && v.offset < self.chain.offset() {
+            // The voter waits for a block we have (it missed or popped it): send it our
+            // epoch. Otherwise it learns of it only from a later block, and none comes while
+            // the rest of us wait for it in the macro-block BFT.
+            self.on_sync_request(from, v.epoch, v.offset);
             return;
         }
         if v.epoch == self.chain.epoch()

@@ -384,3 +384,33 @@ fn macro_rounds_catch_up_after_a_pop_and_a_partition() {
     net.check_full();
     assert_eq!(net.violation, None);
 }
+
+/// Node 1 is cut off and node 2 pops the epoch's last block while nodes 0 and 3 start the
+/// macro-block BFT: the two of them wait in the BFT for the other two, which wait for a block
+/// the first two have. The laggards vote view changes at their height; those votes were
+/// ignored by nodes past that height, and nothing else sent the block, so the epoch waited
+/// until a round's proposer happened to be node 0 or 3. A node now answers a vote from a
+/// lower height of its epoch with its blocks.
+#[test]
+fn nodes_past_a_height_send_their_blocks_to_validators_voting_at_it() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 0).with_invariants();
+    net.run_until(net.now_ns + 18_769_000_000);
+    net.partition(&[1], &[0, 2, 3]);
+    net.run_until(net.now_ns + 1_331_000_000);
+    assert!(net.node(2).chain().epoch_full(), "the epoch filled up");
+    let epoch = net.node(0).chain().epoch();
+    let now = net.now_ns;
+    net.node_mut(2)
+        .pop_micro_block(now)
+        .expect("a block to pop");
+    net.drain(2);
+    net.heal();
+    net.run_for(40);
+    let epochs: Vec<u64> = (0..4).map(|i| net.node(i).chain().epoch()).collect();
+    assert!(
+        epochs.iter().all(|&e| e >= epoch + 2),
+        "two more epochs after {epoch}: {epochs:?}"
+    );
+    net.check_full();
+    assert_eq!(net.violation, None);
+}
