@@ -12,11 +12,19 @@
 //!   can use it alone.
 //! - [`crypto`]: account keys (Curve25519), bech32 addresses, signatures, payload encryption
 //!   and recovery phrases.
+//! - [`chain`]: blocks, the ledger of unspent outputs, the election and genesis.
+//! - [`mempool`]: valid transactions waiting for a block.
+//! - [`node`]: the composite sans-IO node (consensus, mempool, restaking); its docs state the
+//!   calling contract.
+//! - [`invariants`]: checks that must hold after every step of any run (supply, no output
+//!   spent twice, agreement on macro blocks, finality), for tests and the simulator.
+//! - [`storage`]: the key-value store interface, in memory and on disk.
 
 pub mod api;
 pub mod chain;
 pub mod config;
 pub mod crypto;
+pub mod invariants;
 pub mod mempool;
 pub mod node;
 pub mod node_api;

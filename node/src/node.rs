@@ -23,13 +23,17 @@
 //!   produces at once with the votes as proof.
 //! - A block with a higher view change at a height we already filled wins: our tail from
 //!   that height is reverted (fork resolution), its transactions go back to the mempool.
+//!   Two forks whose first differing blocks have the same view (a leader made two blocks at
+//!   one height, as after `pop_micro_block`) are ranked by length, then by the lower hash.
 //! - When the epoch has all its micro blocks, the validators run a BFT round on the macro
 //!   block (propose, prevote, precommit; more than 2/3 of slots each; round timeouts grow
 //!   with the round; a validator that precommitted is locked on that block until a later
-//!   round shows more than 2/3 prevotes for another). The committed macro block carries the
-//!   precommits and is final.
+//!   round shows more than 2/3 prevotes for another). Prevotes of a later round from more
+//!   than 1/3 of the slots pull a node into that round. The committed macro block carries
+//!   the precommits and is final.
 //! - A node that learns it is behind (a block or vote from a later height) asks the sender
-//!   for what it misses ([`PeerMessage::SyncRequest`]).
+//!   for what it misses ([`PeerMessage::SyncRequest`]); a node answers a view-change vote
+//!   from a lower height of its epoch with its blocks.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -105,6 +109,22 @@ pub struct MacroVote {
     pub validator: PublicKey,
     /// Signature: over the prevote hash, or over [`MacroBlock::precommit_hash`].
     pub signature: Signature,
+}
+
+/// Fork choice between two forks of the current epoch whose first differing blocks (at index
+/// `i`) have the same view change, which happens only when a leader made two blocks at one
+/// height and view (as after `pop_micro_block`). Without a rule here, each node kept the fork
+/// it had, and a network split evenly between the two stalled for good (neither side can
+/// gather the votes to change view). The longer fork wins; between equally long ones, the
+/// lower hash of the first differing block. Every node ranks two forks the same way, so they
+/// converge once they have seen each other's (sync requests on blocks from higher offsets and
+/// on votes from our height that name another tip).
+fn equal_view_fork_wins(theirs: &[MicroBlock], ours: &[MicroBlock], i: usize) -> bool {
+    match theirs.len().cmp(&ours.len()) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => theirs[i].hash() < ours[i].hash(),
+    }
 }
 
 fn prevote_hash(epoch: u64, round: u32, block_hash: &Hash) -> Hash {
@@ -539,6 +559,16 @@ impl Node {
     /// mempool and relayed. Returns its hash, or why it was refused.
     pub fn submit_transaction(&mut self, now_ns: u64, tx: Transaction) -> Result<Hash, TxError> {
         self.set_now(now_ns);
+        // Submitted again after it went into a block: already known. Refusing it as the
+        // mempool would (its inputs are spent) reported a final transaction "rejected" and
+        // overwrote its status.
+        let h = tx.hash();
+        if matches!(
+            self.tracked.get(&h),
+            Some(TxStatus::Prepared { .. } | TxStatus::Committed { .. })
+        ) {
+            return Err(TxError::AlreadyKnown(h));
+        }
         let ctx = self.tx_context();
         let relay = tx.clone();
         match self.mempool.insert(
@@ -554,7 +584,6 @@ impl Node {
                 Ok(h)
             }
             Err(e) => {
-                let h = relay.hash();
                 self.set_status(
                     h,
                     TxStatus::Rejected {
@@ -805,6 +834,7 @@ impl Node {
         if self.chain.epoch_full() {
             self.macro_state.round_started_ns = self.now_ns;
             self.maybe_propose_macro();
+            self.catch_up_macro_round();
         }
         Ok(())
     }
@@ -914,18 +944,11 @@ impl Node {
         let timestamp_ns = self.now_ns.max(self.chain.tip_timestamp_ns());
         // The mempool's transactions are valid and mutually compatible against the ledger;
         // re-check them as a block (a lock may not have expired at the block's time).
-        let mut txs = Vec::new();
-        for tx in self.mempool.take_for_block(self.cfg.chain.block_txs_max) {
-            let mut candidate = txs.clone();
-            candidate.push(tx);
-            if self
-                .chain
-                .check_transactions(&candidate, timestamp_ns, self.sigs.as_ref())
-                .is_ok()
-            {
-                txs = candidate;
-            }
-        }
+        let txs = self.chain.select_transactions(
+            self.mempool.take_for_block(self.cfg.chain.block_txs_max),
+            timestamp_ns,
+            self.sigs.as_ref(),
+        );
         let fees: i64 = txs.iter().map(|t| t.fee).sum();
         let proof: Vec<ViewChangeVote> = if self.view > 0 {
             self.votes
@@ -991,7 +1014,13 @@ impl Node {
         }
         // A block for a height we filled: fork resolution.
         let ours = &self.chain.micros[b.offset as usize];
-        if ours.hash() == b.hash() || b.view_change <= ours.view_change {
+        if ours.hash() == b.hash() || b.view_change < ours.view_change {
+            return;
+        }
+        if b.view_change == ours.view_change {
+            // Two blocks of one leader at one height and view (it popped its block and made
+            // another): one block cannot tell which fork to keep; the sender's whole epoch can.
+            self.request_sync(from);
             return;
         }
         let parent = if b.offset == 0 {
@@ -1105,10 +1134,23 @@ impl Node {
             self.request_sync(from);
             return;
         }
-        if v.epoch != self.chain.epoch()
-            || v.offset != self.chain.offset()
-            || v.last_block != self.chain.tip_hash()
+        if v.epoch == self.chain.epoch() && v.offset < self.chain.offset() {
+            // The voter waits for a block we have (it missed or popped it): send it our
+            // epoch. Otherwise it learns of it only from a later block, and none comes while
+            // the rest of us wait for it in the macro-block BFT.
+            self.on_sync_request(from, v.epoch, v.offset);
+            return;
+        }
+        if v.epoch == self.chain.epoch()
+            && v.offset == self.chain.offset()
+            && v.last_block != self.chain.tip_hash()
         {
+            // The voter waits at our height on another fork: compare epochs, so that two
+            // equally long forks with equal views still converge (equal_view_fork_wins).
+            self.request_sync(from);
+            return;
+        }
+        if v.epoch != self.chain.epoch() || v.offset != self.chain.offset() {
             return;
         }
         if v.view_change <= self.view || !self.chain.election.is_validator(&v.validator) {
@@ -1269,7 +1311,38 @@ impl Node {
             .entry(key)
             .or_default()
             .insert(v.validator, v);
+        self.catch_up_macro_round();
         self.check_macro_votes(key.1);
+    }
+
+    /// Round catch-up, as in Tendermint: prevotes for a later round from validators holding
+    /// more than a third of the slots mean an honest validator is there, so this node joins
+    /// that round at once. Without it, nodes whose epochs filled at different times (one
+    /// popped a block, one was cut off) sat in different rounds, and with round timeouts
+    /// growing alike the gap in time stayed: the epoch's macro block waited minutes.
+    /// Called on every prevote and when the epoch fills up (prevotes may have come first).
+    fn catch_up_macro_round(&mut self) {
+        if !self.chain.epoch_full() {
+            return;
+        }
+        let mut by_round: BTreeMap<u32, BTreeSet<PublicKey>> = BTreeMap::new();
+        for ((round, _), by) in self
+            .macro_state
+            .prevotes
+            .range((self.macro_state.round + 1, Hash::default())..)
+        {
+            by_round
+                .entry(*round)
+                .or_default()
+                .extend(by.keys().copied());
+        }
+        let target = by_round.iter().rev().find_map(|(round, voters)| {
+            let slots = self.chain.election.slots_of_voters(voters.iter());
+            (slots * 3 > self.chain.election.slots_count()).then_some(*round)
+        });
+        if let Some(round) = target {
+            self.enter_macro_round(round);
+        }
     }
 
     fn on_precommit(&mut self, from: NodeId, v: &MacroVote) {
@@ -1471,7 +1544,13 @@ impl Node {
         if !self.chain.epoch_full() {
             return;
         }
-        self.macro_state.round += 1;
+        self.enter_macro_round(self.macro_state.round + 1);
+    }
+
+    /// Moves the macro-block BFT to `round`: propose if this node leads it, take up the
+    /// proposals stored for it.
+    fn enter_macro_round(&mut self, round: u32) {
+        self.macro_state.round = round;
         self.macro_state.round_started_ns = self.now_ns;
         self.macro_state.proposed = false;
         self.maybe_propose_macro();
@@ -1548,7 +1627,9 @@ impl Node {
             return;
         }
         let better = i >= self.chain.micros.len()
-            || micros[i].view_change > self.chain.micros[i].view_change;
+            || micros[i].view_change > self.chain.micros[i].view_change
+            || (micros[i].view_change == self.chain.micros[i].view_change
+                && equal_view_fork_wins(micros, &self.chain.micros, i));
         if better && self.try_fork(i as u32, &micros[i..]) {
             progressed = true;
         }

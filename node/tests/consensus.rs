@@ -33,52 +33,9 @@ fn blocks_and_epochs_advance_and_nodes_agree() {
     );
 }
 
-use stegosim_node::chain::genesis::GenesisKeys;
-use stegosim_node::chain::tx::{Output, PaymentPayload, Transaction};
-use stegosim_node::crypto::{Hash, sign};
+use common::tx::genesis_payment;
+use stegosim_node::crypto::Hash;
 use stegosim_node::node::TxStatus;
-
-/// A payment of `amount` from the genesis-funded account to a fresh key, spending the first
-/// genesis output node `id` still sees unspent.
-fn genesis_payment(net: &Net, id: u32, amount: i64, salt: u8) -> Transaction {
-    let keys = GenesisKeys::derive(&net.chain);
-    let funded = keys.funded_account;
-    let ledger = &net.node(id).chain().ledger;
-    let (input, utxo) = ledger
-        .iter()
-        .find(|(h, u)| {
-            u.output.owner() == funded.public()
-                && !net.node(id).mempool().claimed().contains_key(h)
-                && matches!(u.output, Output::Payment(_))
-        })
-        .map(|(h, u)| (*h, u.clone()))
-        .expect("genesis funds");
-    let fee = 2 * net.chain.payment_fee_min;
-    let to = stegosim_node::crypto::Keypair::from_seed([salt; 32]);
-    let pay = PaymentPayload {
-        amount,
-        comment: "test".into(),
-        spender: None,
-        rvalue_hint: false,
-    }
-    .into_output(to.public(), None, [salt; 32]);
-    let change_amount = utxo.output.amount() - amount - fee;
-    let change = PaymentPayload {
-        amount: change_amount,
-        comment: "change".into(),
-        spender: None,
-        rvalue_hint: false,
-    }
-    .into_output(funded.public(), None, [salt.wrapping_add(100); 32]);
-    let outputs = vec![pay, change];
-    let body = Transaction::body_hash(&[input], &outputs, fee);
-    Transaction {
-        inputs: vec![input],
-        outputs,
-        fee,
-        signature: sign(funded.secret(), body.as_bytes()),
-    }
-}
 
 /// A dev chain with one validator, so one node makes progress alone.
 fn single_validator() -> ChainConfig {
@@ -118,6 +75,7 @@ fn transaction_goes_accepted_prepared_committed() {
     let mut net = Net::new(ChainConfig::dev(), 4, 2);
     net.run_for(2);
     let tx = genesis_payment(&net, 0, 5_000_000, 1);
+    let resubmit = tx.clone();
     let now = net.now_ns;
     let h = net
         .node_mut(0)
@@ -129,6 +87,18 @@ fn transaction_goes_accepted_prepared_committed() {
         statuses(&net, &h),
         vec!["accepted", "prepared", "committed"]
     );
+    // Submitted again once final: already known, and still reported committed (it used to be
+    // refused as spending spent inputs and reported "rejected").
+    let now = net.now_ns;
+    assert_eq!(
+        net.node_mut(0).submit_transaction(now, resubmit),
+        Err(stegosim_node::chain::ledger::TxError::AlreadyKnown(h))
+    );
+    net.drain(0);
+    assert!(matches!(
+        net.node(0).tx_status(&h),
+        Some(TxStatus::Committed { .. })
+    ));
     for i in 0..4 {
         assert!(
             matches!(
@@ -321,4 +291,126 @@ fn same_seed_same_run_different_seed_different_run() {
     let a = run(11);
     assert_eq!(a, run(11));
     assert_ne!(a, run(12));
+}
+
+/// A leader that pops its block and makes another at the same height and view (its mempool
+/// changed) forks the network with two blocks of equal view. Here node 0 is cut off while it
+/// collects payments, node 1 pops a block and re-makes it, and the network heals split two
+/// against two. Equal views used to mean "keep yours" on both sides, and neither half has the
+/// votes to change view: the network stalled at epoch 1 for good. The fork choice now prefers
+/// the longer fork (then the lower hash) and nodes ask each other for their epochs.
+#[test]
+fn equal_view_forks_converge_after_a_leader_pops_and_reproduces() {
+    use common::tx::{payment_output, signed_tx};
+    use stegosim_node::chain::genesis::GenesisKeys;
+    use stegosim_node::chain::tx::Output;
+
+    let mut net = Net::new(ChainConfig::dev(), 4, 0).with_invariants();
+    let funded = GenesisKeys::derive(&net.chain).funded_account;
+    net.run_for(1);
+    net.partition(&[0], &[1, 2, 3]);
+    net.run_until(net.now_ns + 3_001_000_000);
+    let mut salt = 0u8;
+    let mut pay = |net: &mut Net| {
+        let node = net.node(0);
+        let (h, amount) = node
+            .chain()
+            .ledger
+            .iter()
+            .find(|(h, u)| {
+                u.output.owner() == funded.public()
+                    && !matches!(u.output, Output::Stake(_))
+                    && !node.mempool().claimed().contains_key(h)
+            })
+            .map(|(h, u)| (*h, u.output.amount()))
+            .expect("funds");
+        salt += 1;
+        let fee = 2 * net.chain.payment_fee_min;
+        let part = (amount - fee) / 257;
+        let outputs = vec![
+            payment_output(funded.public(), part, None, [salt; 32]),
+            payment_output(funded.public(), amount - fee - part, None, [salt + 100; 32]),
+        ];
+        let tx = signed_tx(&[&funded], vec![h], outputs, fee);
+        let now = net.now_ns;
+        net.node_mut(0).submit_transaction(now, tx).expect("valid");
+        net.drain(0);
+    };
+    for _ in 0..4 {
+        pay(&mut net);
+    }
+    let now = net.now_ns;
+    net.node_mut(1)
+        .pop_micro_block(now)
+        .expect("a block to pop");
+    net.drain(1);
+    pay(&mut net);
+    pay(&mut net);
+    net.heal();
+    net.run_for(40);
+    let epochs: Vec<u64> = (0..4).map(|i| net.node(i).chain().epoch()).collect();
+    assert!(
+        epochs.iter().all(|&e| e >= 3),
+        "the network went on: {epochs:?}"
+    );
+    net.check_full();
+    assert_eq!(net.violation, None);
+}
+
+/// Nodes whose epochs fill at different times sit in different macro-block rounds: here node 0
+/// is cut off and node 2 pops the epoch's last block while the others start the BFT. Round
+/// timeouts grow alike on every node, so the gap stayed and the macro block waited for
+/// minutes (none within 40 s of healing). Prevotes of a later round from more than a third
+/// of the slots now pull a node into that round.
+#[test]
+fn macro_rounds_catch_up_after_a_pop_and_a_partition() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 0).with_invariants();
+    net.run_until(net.now_ns + 6_000_000_000);
+    net.partition(&[0], &[1, 2, 3]);
+    net.run_until(net.now_ns + 4_050_000_000);
+    assert!(net.node(2).chain().epoch_full(), "the epoch filled up");
+    let now = net.now_ns;
+    net.node_mut(2)
+        .pop_micro_block(now)
+        .expect("a block to pop");
+    net.drain(2);
+    net.heal();
+    net.run_for(40);
+    let epochs: Vec<u64> = (0..4).map(|i| net.node(i).chain().epoch()).collect();
+    assert!(
+        epochs.iter().all(|&e| e >= 3),
+        "epochs 1 and 2 were committed: {epochs:?}"
+    );
+    net.check_full();
+    assert_eq!(net.violation, None);
+}
+
+/// Node 1 is cut off and node 2 pops the epoch's last block while nodes 0 and 3 start the
+/// macro-block BFT: the two of them wait in the BFT for the other two, which wait for a block
+/// the first two have. The laggards vote view changes at their height; those votes were
+/// ignored by nodes past that height, and nothing else sent the block, so the epoch waited
+/// until a round's proposer happened to be node 0 or 3. A node now answers a vote from a
+/// lower height of its epoch with its blocks.
+#[test]
+fn nodes_past_a_height_send_their_blocks_to_validators_voting_at_it() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 0).with_invariants();
+    net.run_until(net.now_ns + 18_769_000_000);
+    net.partition(&[1], &[0, 2, 3]);
+    net.run_until(net.now_ns + 1_331_000_000);
+    assert!(net.node(2).chain().epoch_full(), "the epoch filled up");
+    let epoch = net.node(0).chain().epoch();
+    let now = net.now_ns;
+    net.node_mut(2)
+        .pop_micro_block(now)
+        .expect("a block to pop");
+    net.drain(2);
+    net.heal();
+    net.run_for(40);
+    let epochs: Vec<u64> = (0..4).map(|i| net.node(i).chain().epoch()).collect();
+    assert!(
+        epochs.iter().all(|&e| e >= epoch + 2),
+        "two more epochs after {epoch}: {epochs:?}"
+    );
+    net.check_full();
+    assert_eq!(net.violation, None);
 }

@@ -1,7 +1,7 @@
 //! The ledger: unspent outputs, escrow, validation and application of transactions, and the
 //! undo records that make micro blocks revertible.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +78,11 @@ pub enum TxError {
     /// Already known.
     #[error("transaction {0} is already known")]
     AlreadyKnown(Hash),
+    /// An output whose hash already names an unspent output (or another output of the same
+    /// block or transaction). Outputs are named by their hash, so a copy would overwrite the
+    /// original in the ledger and break the supply.
+    #[error("output {0} already exists")]
+    OutputExists(Hash),
 }
 
 impl TxError {
@@ -97,6 +102,7 @@ impl TxError {
             TxError::BadSignature => "bad_signature",
             TxError::MempoolFull(_) => "mempool_full",
             TxError::AlreadyKnown(_) => "already_known",
+            TxError::OutputExists(_) => "invalid_transaction",
         }
     }
 }
@@ -264,11 +270,11 @@ impl Ledger {
                 max: cfg.tx_outputs_max,
             });
         }
-        let mut seen = BTreeSet::new();
         let mut keys = Vec::with_capacity(tx.inputs.len());
         let mut sum_in: i64 = 0;
-        for input in &tx.inputs {
-            if !seen.insert(*input) {
+        for (n, input) in tx.inputs.iter().enumerate() {
+            // At most `tx_inputs_max` inputs: a scan of the earlier ones beats a set.
+            if tx.inputs[..n].contains(input) {
                 return Err(TxError::DuplicateInput(*input));
             }
             if let Some(by) = claimed.get(input) {
@@ -303,6 +309,8 @@ impl Ledger {
         }
         let mut sum_out: i64 = 0;
         let mut min_fee: i64 = 0;
+        // Each output is hashed once, for the existence check and the transaction's hash.
+        let mut output_hashes: Vec<Hash> = Vec::with_capacity(tx.outputs.len());
         for o in &tx.outputs {
             if o.amount() <= 0 {
                 return Err(TxError::BadAmount(o.amount()));
@@ -327,6 +335,12 @@ impl Ledger {
                 }
                 _ => min_fee += cfg.payment_fee_min,
             }
+            let h = o.hash();
+            if self.utxos.contains_key(&h) || created.contains_key(&h) || output_hashes.contains(&h)
+            {
+                return Err(TxError::OutputExists(h));
+            }
+            output_hashes.push(h);
         }
         if tx.fee < min_fee {
             return Err(TxError::FeeTooLow {
@@ -341,7 +355,8 @@ impl Ledger {
                 fee: tx.fee,
             });
         }
-        if !check_sig(&keys, &tx.hash(), &tx.signature) {
+        let tx_hash = Transaction::body_hash_of_output_hashes(&tx.inputs, &output_hashes, tx.fee);
+        if !check_sig(&keys, &tx_hash, &tx.signature) {
             return Err(TxError::BadSignature);
         }
         Ok(())
@@ -382,12 +397,16 @@ impl Ledger {
     }
 
     /// Reverts what `undo` records.
+    ///
+    /// Spent outputs come back first, then every created output goes: an output both created
+    /// and spent in the block (a transaction spending an earlier one's output) is in both
+    /// lists and must end up gone. (Removing first and reinserting after would resurrect it.)
     pub fn revert(&mut self, undo: &Undo) {
-        for h in undo.created.iter().rev() {
-            self.remove(h);
-        }
         for (h, u) in undo.spent.iter().rev() {
             self.insert(*h, u.clone());
+        }
+        for h in undo.created.iter().rev() {
+            self.remove(h);
         }
         self.minted -= undo.minted;
     }
@@ -472,4 +491,121 @@ pub struct BlockRef {
     pub block_hash: Hash,
     /// Block timestamp.
     pub timestamp_ns: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::tx::PublicPaymentOutput;
+    use crate::crypto::Keypair;
+
+    fn payment(owner: &Keypair, amount: i64, nonce: u8) -> Output {
+        Output::PublicPayment(PublicPaymentOutput {
+            recipient: *owner.public(),
+            amount,
+            locked_until_ns: None,
+            nonce: [nonce; 16],
+        })
+    }
+
+    fn signed(owner: &Keypair, inputs: Vec<Hash>, outputs: Vec<Output>, fee: i64) -> Transaction {
+        let body = Transaction::body_hash(&inputs, &outputs, fee);
+        Transaction {
+            inputs,
+            outputs,
+            fee,
+            signature: owner.sign(body.as_bytes()),
+        }
+    }
+
+    fn at() -> BlockRef {
+        BlockRef {
+            epoch: 1,
+            offset: Some(0),
+            block_hash: Hash::default(),
+            timestamp_ns: 10,
+        }
+    }
+
+    fn sum(ledger: &Ledger) -> i64 {
+        ledger.iter().map(|(_, u)| u.output.amount()).sum()
+    }
+
+    /// A block whose second transaction spends the first one's output: reverting it must
+    /// not bring that intermediate output back (it did: created outputs were removed before
+    /// spent ones were reinserted, so the intermediate one came back and the total drifted).
+    #[test]
+    fn revert_of_chained_transactions_restores_the_ledger() {
+        let cfg = ChainConfig::dev();
+        let k = Keypair::from_seed([1; 32]);
+        let mut ledger = Ledger::new();
+        let x = payment(&k, 1_000_000, 1);
+        let x_hash = x.hash();
+        ledger.add_genesis(x, Hash::default(), 0);
+        let before: Vec<(Hash, Utxo)> = ledger.iter().map(|(h, u)| (*h, u.clone())).collect();
+
+        let fee = cfg.payment_fee_min;
+        let a = payment(&k, 1_000_000 - fee, 2);
+        let a_hash = a.hash();
+        let tx1 = signed(&k, vec![x_hash], vec![a], fee);
+        let b = payment(&k, 1_000_000 - 2 * fee, 3);
+        let tx2 = signed(&k, vec![a_hash], vec![b], fee);
+
+        let mut undo = Undo::default();
+        ledger.apply_tx(&tx1, at(), &mut undo);
+        ledger.apply_tx(&tx2, at(), &mut undo);
+        assert_eq!(ledger.len(), 1);
+        ledger.revert(&undo);
+        let after: Vec<(Hash, Utxo)> = ledger.iter().map(|(h, u)| (*h, u.clone())).collect();
+        assert_eq!(after, before, "the intermediate output must not come back");
+        assert_eq!(ledger.total(), sum(&ledger));
+        assert_eq!(ledger.total(), ledger.expected_supply());
+    }
+
+    /// A transaction may not create an output that exists already: it would overwrite it, and
+    /// the running total would no longer be the sum of the outputs.
+    #[test]
+    fn copying_an_existing_output_is_refused() {
+        let cfg = ChainConfig::dev();
+        let k = Keypair::from_seed([1; 32]);
+        let victim = Keypair::from_seed([2; 32]);
+        let mut ledger = Ledger::new();
+        let mine = payment(&k, 5_000_000, 1);
+        let theirs = payment(&victim, 1_000_000, 9);
+        let (mine_hash, theirs_hash) = (mine.hash(), theirs.hash());
+        ledger.add_genesis(mine, Hash::default(), 0);
+        ledger.add_genesis(theirs.clone(), Hash::default(), 0);
+        let fee = 2 * cfg.payment_fee_min;
+        let change = payment(&k, 4_000_000 - fee, 3);
+        let tx = signed(
+            &k,
+            vec![mine_hash],
+            vec![theirs.clone(), change.clone()],
+            fee,
+        );
+        let ctx = TxContext {
+            epoch: 1,
+            now_ns: 10,
+        };
+        assert_eq!(
+            ledger.validate_tx(&tx, ctx, &cfg, &BTreeMap::new()),
+            Err(TxError::OutputExists(theirs_hash))
+        );
+        // The same output twice in one transaction.
+        let twice = payment(&victim, 2_000_000, 4);
+        let tx = signed(
+            &k,
+            vec![mine_hash],
+            vec![
+                twice.clone(),
+                twice.clone(),
+                payment(&k, 1_000_000 - fee - 1000, 5),
+            ],
+            fee + 1000,
+        );
+        assert_eq!(
+            ledger.validate_tx(&tx, ctx, &cfg, &BTreeMap::new()),
+            Err(TxError::OutputExists(twice.hash()))
+        );
+    }
 }

@@ -93,16 +93,75 @@ impl SigChecker for DirectSigChecker {
     }
 }
 
-/// Verifies `sig` over `msg` against the sum of `keys`.
+/// Verifies `sig` over `msg` against the sum of `keys` ([`crate::crypto::verify_sum`]).
 pub fn verify_sum(keys: &[PublicKey], msg: &Hash, sig: &Signature) -> bool {
-    let key = if keys.len() == 1 {
-        Some(keys[0])
-    } else {
-        PublicKey::sum(keys.iter())
-    };
-    match key {
-        Some(k) => crate::crypto::verify(&k, msg.as_bytes(), sig).is_ok(),
-        None => false,
+    crate::crypto::verify_sum(keys, msg.as_bytes(), sig).is_ok()
+}
+
+/// The state of a block being checked transaction by transaction: inputs claimed and outputs
+/// created by the transactions so far, and their fees.
+struct BlockTxs {
+    /// The block's epoch and time.
+    ctx: TxContext,
+    /// The block's offset, recorded in the outputs it creates.
+    offset: u32,
+    /// The block's time, recorded in the outputs it creates.
+    timestamp_ns: u64,
+    /// Input -> the transaction of this block that spends it.
+    claimed: BTreeMap<Hash, Hash>,
+    /// Outputs created by the transactions so far (later ones may spend them).
+    created: BTreeMap<Hash, ledger::Utxo>,
+    /// Sum of the fees so far.
+    fees: i64,
+}
+
+impl BlockTxs {
+    fn new(chain: &Chain, timestamp_ns: u64) -> BlockTxs {
+        BlockTxs {
+            ctx: TxContext {
+                epoch: chain.epoch(),
+                now_ns: timestamp_ns,
+            },
+            offset: chain.offset(),
+            timestamp_ns,
+            claimed: BTreeMap::new(),
+            created: BTreeMap::new(),
+            fees: 0,
+        }
+    }
+
+    /// Checks `tx` after the transactions pushed before; on success records what it spends
+    /// and creates.
+    fn push(
+        &mut self,
+        chain: &Chain,
+        tx: &Transaction,
+        sigs: &dyn SigChecker,
+    ) -> Result<(), TxError> {
+        chain.ledger.validate_tx_with(
+            tx,
+            self.ctx,
+            &chain.cfg,
+            &self.claimed,
+            &self.created,
+            &|k, m, s| sigs.check(k, m, s),
+        )?;
+        let h = tx.hash();
+        for i in &tx.inputs {
+            self.claimed.insert(*i, h);
+        }
+        self.fees += tx.fee;
+        for o in &tx.outputs {
+            let utxo = ledger::Utxo {
+                output: o.clone(),
+                epoch: self.ctx.epoch,
+                offset: Some(self.offset),
+                block_hash: Hash::default(),
+                timestamp_ns: self.timestamp_ns,
+            };
+            self.created.insert(o.hash(), utxo);
+        }
+        Ok(())
     }
 }
 
@@ -260,42 +319,37 @@ impl Chain {
         timestamp_ns: u64,
         sigs: &dyn SigChecker,
     ) -> Result<i64, BlockError> {
-        let mut claimed = BTreeMap::new();
-        let ctx = TxContext {
-            epoch: self.epoch(),
-            now_ns: timestamp_ns,
-        };
-        let mut fees = 0i64;
-        // Outputs created earlier in the same block may be spent later in it.
-        let mut created: BTreeMap<Hash, ledger::Utxo> = BTreeMap::new();
+        let mut block = BlockTxs::new(self, timestamp_ns);
         for tx in txs {
-            self.ledger
-                .validate_tx_with(tx, ctx, &self.cfg, &claimed, &created, &|k, m, s| {
-                    sigs.check(k, m, s)
-                })
+            block
+                .push(self, tx, sigs)
                 .map_err(|error| BlockError::BadTransaction {
                     tx: tx.hash(),
                     error,
                 })?;
-            let h = tx.hash();
-            for i in &tx.inputs {
-                claimed.insert(*i, h);
-            }
-            fees += tx.fee;
-            if txs.len() > 1 {
-                for o in &tx.outputs {
-                    let utxo = ledger::Utxo {
-                        output: o.clone(),
-                        epoch: ctx.epoch,
-                        offset: Some(self.offset()),
-                        block_hash: Hash::default(),
-                        timestamp_ns,
-                    };
-                    created.insert(o.hash(), utxo);
-                }
+        }
+        Ok(block.fees)
+    }
+
+    /// The transactions of `candidates` that make a valid block at `timestamp_ns`, in order:
+    /// each is kept when it is valid after the ones kept before it. The same choice as
+    /// calling [`Chain::check_transactions`] on the kept list plus each candidate, but every
+    /// candidate is checked once (a leader filling a block of n transactions makes n checks,
+    /// not n²/2).
+    pub fn select_transactions(
+        &self,
+        candidates: impl IntoIterator<Item = Transaction>,
+        timestamp_ns: u64,
+        sigs: &dyn SigChecker,
+    ) -> Vec<Transaction> {
+        let mut block = BlockTxs::new(self, timestamp_ns);
+        let mut kept = Vec::new();
+        for tx in candidates {
+            if block.push(self, &tx, sigs).is_ok() {
+                kept.push(tx);
             }
         }
-        Ok(fees)
+        kept
     }
 
     /// Validates a micro block as the next block of our chain.
@@ -358,6 +412,16 @@ impl Chain {
         let reward = self.reward_output(&b.leader, fees, b.epoch, b.offset, b.view_change);
         if b.reward != reward {
             return Err(BlockError::Malformed("wrong reward".into()));
+        }
+        // The reward is an output like any other: it must not copy one that exists (a copy
+        // would overwrite it in the ledger). Only a public payment to the leader can equal it.
+        let copied = b
+            .transactions
+            .iter()
+            .flat_map(|t| &t.outputs)
+            .any(|o| *o == reward);
+        if copied || self.ledger.get(&reward.hash()).is_some() {
+            return Err(BlockError::Malformed("reward output already exists".into()));
         }
         Ok(())
     }

@@ -160,14 +160,34 @@ impl Transaction {
 
     /// The hash of a transaction body, before it is signed.
     pub fn body_hash(inputs: &[Hash], outputs: &[Output], fee: i64) -> Hash {
+        Self::body_hash_of(inputs, outputs.len(), outputs.iter().map(Output::hash), fee)
+    }
+
+    /// [`Transaction::body_hash`] from the outputs' hashes, for a caller that has them already
+    /// (the ledger hashes every output once per validation and reuses the hashes).
+    pub fn body_hash_of_output_hashes(inputs: &[Hash], output_hashes: &[Hash], fee: i64) -> Hash {
+        Self::body_hash_of(
+            inputs,
+            output_hashes.len(),
+            output_hashes.iter().copied(),
+            fee,
+        )
+    }
+
+    fn body_hash_of(
+        inputs: &[Hash],
+        outputs_len: usize,
+        output_hashes: impl Iterator<Item = Hash>,
+        fee: i64,
+    ) -> Hash {
         let mut h = Hasher::new("stegosim tx v1");
         h.update_u64(inputs.len() as u64);
         for i in inputs {
             h.update_hash(i);
         }
-        h.update_u64(outputs.len() as u64);
-        for o in outputs {
-            h.update_hash(&o.hash());
+        h.update_u64(outputs_len as u64);
+        for o in output_hashes {
+            h.update_hash(&o);
         }
         h.update_u64(fee as u64);
         h.finalize()

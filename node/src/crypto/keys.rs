@@ -24,6 +24,17 @@ const SEED_DOMAIN: &str = "stegosim crypto v1 secret key from seed";
 /// Domain of [`SecretKey::derive`].
 const DERIVE_DOMAIN: &str = "stegosim crypto v1 derived public address key";
 
+/// Largest number of decompressed keys [`PublicKey::point_cached`] keeps per thread (160
+/// bytes of point and 32 of key each: about 200 KiB when full).
+pub const POINT_CACHE_ENTRIES_MAX: usize = 1024;
+
+thread_local! {
+    /// Decompressed public keys by encoding (see [`PublicKey::point_cached`]). Per thread, so
+    /// no lock; iteration order never matters (only lookups).
+    static POINT_CACHE: std::cell::RefCell<std::collections::HashMap<[u8; 32], RistrettoPoint>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 /// Why bytes were refused as a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
@@ -191,6 +202,29 @@ impl PublicKey {
         CompressedRistretto(self.0)
             .decompress()
             .expect("PublicKey is checked to be a valid encoding when constructed")
+    }
+
+    /// [`PublicKey::point`] through a small per-thread cache of decompressed keys.
+    ///
+    /// Decompressing costs a field square root (about 5 µs here), as much as an eighth of a
+    /// signature check, and the keys that verify signatures repeat: validators sign every
+    /// block and vote, wallets spend many outputs of one account key. Only verification uses
+    /// it (never one-time points such as payload nonces, which would only evict). The cache
+    /// changes no result, only the time: a key's point is a pure function of its bytes.
+    /// When full it is emptied ([`POINT_CACHE_ENTRIES_MAX`]).
+    pub(crate) fn point_cached(&self) -> RistrettoPoint {
+        POINT_CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some(p) = cache.get(&self.0) {
+                return *p;
+            }
+            let p = self.point();
+            if cache.len() >= POINT_CACHE_ENTRIES_MAX {
+                cache.clear();
+            }
+            cache.insert(self.0, p);
+            p
+        })
     }
 
     /// Compresses a point into a key; `None` for the identity.

@@ -52,5 +52,5 @@ pub use payload::{
 pub use recovery::{RecoveryError, from_phrase, to_phrase};
 pub use signature::{
     JointSigning, NonceCommitment, NonceSecret, PartialSignature, Signature, SignatureError, sign,
-    verify,
+    verify, verify_sum,
 };

@@ -116,8 +116,17 @@ fn challenge(r: &[u8; 32], public: &PublicKey, msg: &[u8]) -> Scalar {
 
 /// Checks `s*G - e*P == R` for `R` given by its encoding.
 fn check(public: &PublicKey, r: &[u8; 32], s: &Scalar, e: &Scalar) -> Result<(), SignatureError> {
-    let expected_r =
-        RistrettoPoint::vartime_double_scalar_mul_basepoint(&-e, &public.point(), s).compress();
+    check_point(&public.point_cached(), r, s, e)
+}
+
+/// [`check`] with the key already a point.
+fn check_point(
+    public: &RistrettoPoint,
+    r: &[u8; 32],
+    s: &Scalar,
+    e: &Scalar,
+) -> Result<(), SignatureError> {
+    let expected_r = RistrettoPoint::vartime_double_scalar_mul_basepoint(&-e, public, s).compress();
     // Comparing encodings also refuses any non-canonical encoding of R.
     if expected_r.as_bytes() == r {
         Ok(())
@@ -150,6 +159,21 @@ pub fn sign(secret: &SecretKey, msg: &[u8]) -> Signature {
 pub fn verify(public: &PublicKey, msg: &[u8], sig: &Signature) -> Result<(), SignatureError> {
     let s = parse_s(sig.s)?;
     check(public, &sig.r, &s, &challenge(&sig.r, public, msg))
+}
+
+/// Checks that `sig` is a signature on `msg` by the sum of `keys` (a transaction's inputs'
+/// keys; a joint signature), as [`verify`] against [`PublicKey::sum`] would, but faster: each
+/// key is decompressed once (or found in the per-thread cache) and the sum is compressed once,
+/// for the challenge, and used as a point for the check instead of being decompressed again.
+/// Refuses an empty list and keys that sum to the identity ([`SignatureError::DegenerateKeySum`]).
+pub fn verify_sum(keys: &[PublicKey], msg: &[u8], sig: &Signature) -> Result<(), SignatureError> {
+    if let [key] = keys {
+        return verify(key, msg, sig);
+    }
+    let s = parse_s(sig.s)?;
+    let point: RistrettoPoint = keys.iter().map(PublicKey::point_cached).sum();
+    let key = PublicKey::from_point(&point).ok_or(SignatureError::DegenerateKeySum)?;
+    check_point(&point, &sig.r, &s, &challenge(&sig.r, &key, msg))
 }
 
 impl Keypair {

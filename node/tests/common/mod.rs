@@ -1,8 +1,15 @@
 //! A few lines of deterministic message passing over the sans-IO interface: every node's
 //! messages are delivered after a fixed latency, timers fire in time order, and ties break
 //! by a sequence number. Links can be cut (partitions) and nodes stopped (crashes).
+//!
+//! With [`Net::with_invariants`] the network runs the invariant checks of
+//! `stegosim_node::invariants` after every step (every delivered message, every timer) and
+//! feeds them every event; the first violation is kept in [`Net::violation`].
+//! [`tx`] builds signed transactions.
 
 #![allow(dead_code)]
+
+pub mod tx;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
@@ -10,6 +17,7 @@ use std::sync::Arc;
 
 use stegosim_node::api::message::{Request, ServerMessage};
 use stegosim_node::config::{ChainConfig, SECOND_NS};
+use stegosim_node::invariants::{Checker, Violation};
 use stegosim_node::node::{Dest, Event, Node, NodeConfig, NodeId, Output, PeerMessage};
 use stegosim_node::rng::Seed;
 use stegosim_node::storage::MemStore;
@@ -36,6 +44,12 @@ pub struct Net {
     pub replies: Vec<(NodeId, u64, ServerMessage)>,
     /// Running hash of every output.
     hasher: blake3::Hasher,
+    /// Invariant checks run after every step, when on.
+    pub checker: Option<Checker>,
+    /// The first invariant violation seen, with the virtual time.
+    pub violation: Option<(u64, Violation)>,
+    /// Steps taken (messages delivered and timers fired).
+    pub steps: u64,
 }
 
 impl Net {
@@ -55,6 +69,9 @@ impl Net {
             events: Vec::new(),
             replies: Vec::new(),
             hasher: blake3::Hasher::new(),
+            checker: None,
+            violation: None,
+            steps: 0,
         };
         for id in 0..nodes {
             let store = MemStore::new();
@@ -68,6 +85,55 @@ impl Net {
             net.nodes.push(Some(node));
         }
         net
+    }
+
+    /// Turns on the invariant checks after every step.
+    pub fn with_invariants(mut self) -> Net {
+        self.checker = Some(Checker::new());
+        self
+    }
+
+    /// Runs the per-step invariant checks now (the driver calls it after every step; a test
+    /// calls it after acting on a node directly). Keeps the first violation.
+    pub fn check_step(&mut self) {
+        if self.violation.is_some() {
+            return;
+        }
+        let Some(checker) = self.checker.as_mut() else {
+            return;
+        };
+        let chains = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.as_ref().map(|n| (i as NodeId, n.chain())));
+        if let Err(v) = checker.check_step(chains) {
+            self.violation = Some((self.now_ns, v));
+        }
+    }
+
+    /// Runs the costlier full checks (every ledger's sum, every final chain from genesis,
+    /// agreement from scratch) now. Keeps the first violation.
+    pub fn check_full(&mut self) {
+        if self.violation.is_some() {
+            return;
+        }
+        let chains: Vec<(NodeId, &stegosim_node::chain::Chain)> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.as_ref().map(|n| (i as NodeId, n.chain())))
+            .collect();
+        let result = (|| {
+            for (id, c) in &chains {
+                stegosim_node::invariants::check_ledger_sum(*id, &c.ledger)?;
+                stegosim_node::invariants::check_final_chain(*id, c)?;
+            }
+            stegosim_node::invariants::check_agreement(chains.iter().copied())
+        })();
+        if let Err(v) = result {
+            self.violation = Some((self.now_ns, v));
+        }
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
@@ -118,7 +184,14 @@ impl Net {
             self.hasher
                 .update(format!("{} {id} {out:?}\n", self.now_ns).as_bytes());
             match out {
-                Output::Event(e) => self.events.push((self.now_ns, id, e)),
+                Output::Event(e) => {
+                    if let Some(checker) = self.checker.as_mut() {
+                        if let Err(v) = checker.observe_event(id, &e) {
+                            self.violation.get_or_insert((self.now_ns, v));
+                        }
+                    }
+                    self.events.push((self.now_ns, id, e))
+                }
                 Output::Reply { conn, msg } => self.replies.push((id, conn, msg)),
                 Output::Broadcast(msg) => self.replies.push((id, u64::MAX, msg)),
                 Output::Send { to, msg } => {
@@ -184,6 +257,10 @@ impl Net {
                 let now = self.now_ns;
                 self.node_mut(id).handle_timeout(now);
                 self.drain(id);
+            }
+            self.steps += 1;
+            if self.checker.is_some() {
+                self.check_step();
             }
         }
         self.now_ns = self.now_ns.max(t_ns);
