@@ -12,6 +12,8 @@
 //!   can use it alone.
 //! - [`crypto`]: account keys (Curve25519), bech32 addresses, signatures, payload encryption
 //!   and recovery phrases.
+//! - [`wallet`]: accounts with sealed keys, balances, payments, stakes and history; a part of
+//!   the [`node`] that the node lends its chain, mempool view and store for each call.
 
 pub mod api;
 pub mod chain;
@@ -22,3 +24,4 @@ pub mod node;
 pub mod node_api;
 pub mod rng;
 pub mod storage;
+pub mod wallet;
