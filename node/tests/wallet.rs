@@ -599,7 +599,7 @@ fn payment_statuses_created_accepted_prepared_rollback_committed() {
     assert!(t.outputs[1].is_change);
     assert_eq!(t.outputs[1].comment, "Change");
     assert_eq!(t.inputs.len(), 1);
-    // `accepted` follows the reply.
+    // `created` and `accepted` follow the reply.
     let n = notes(&net, before);
     assert!(
         n.iter().any(|m| m.account_id.as_deref() == Some("1")
@@ -631,6 +631,7 @@ fn payment_statuses_created_accepted_prepared_rollback_committed() {
     assert_eq!(
         statuses(&net, &t.tx_hash),
         [
+            TxStatus::Created,
             TxStatus::Accepted,
             TxStatus::Prepared,
             TxStatus::Rollback,
@@ -1223,4 +1224,70 @@ fn genesis_outputs_belong_to_account_one() {
         .sum();
     assert_eq!(balance(&mut net, "1").payment.current, ledger_total);
     assert_eq!(ledger_total, ChainConfig::dev().genesis_funds);
+}
+
+/// The account's balance equals what the ledger holds for its keys, and `unspent_info`.
+fn assert_matches_ledger(net: &mut Net, id: &str) {
+    let b = balance(net, id);
+    let ServerKind::UnspentInfo(u) = ok(net, Some(id), RequestKind::UnspentInfo) else {
+        panic!()
+    };
+    let listed: i64 = u.payments.iter().map(|p| p.amount).sum::<i64>()
+        + u.public_payments.iter().map(|p| p.amount).sum::<i64>()
+        + u.stakes.iter().map(|p| p.amount).sum::<i64>();
+    assert_eq!(listed, b.current, "account {id}: unspent_info");
+    let key = net.node(0).wallet().account_pkey(id).unwrap();
+    let ledger: i64 = net
+        .node(0)
+        .chain()
+        .ledger
+        .iter()
+        .filter(|(_, u)| *u.output.owner() == key)
+        .map(|(_, u)| u.output.amount())
+        .sum();
+    assert_eq!(ledger, b.current, "account {id}: ledger");
+}
+
+#[test]
+fn the_wallet_follows_forks_and_catching_up_through_macro_blocks() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 120);
+    net.run_for(2);
+    let two = create(&mut net, "pw");
+    let to = pkey(&mut net, &two);
+    // Node 0 alone: whatever it builds is lost when it rejoins the majority, which meanwhile
+    // finishes epochs without it.
+    net.partition(&[0], &[1, 2, 3]);
+    let t = created(ok(
+        &mut net,
+        Some("1"),
+        RequestKind::Payment(payment(&to, 5 * STG)),
+    ));
+    net.run_for(25);
+    assert_matches_ledger(&mut net, "1");
+    net.heal();
+    net.run_for(30);
+    let epochs: Vec<u64> = (0..4).map(|i| net.node(i).chain().epoch()).collect();
+    assert!(epochs.iter().all(|&e| e == epochs[0]), "{epochs:?}");
+    assert!(
+        net.count_events(|e| matches!(e, stegosim_node::node::Event::MacroBlockCommitted { .. }))
+            > 0
+    );
+    assert_matches_ledger(&mut net, "1");
+    assert_matches_ledger(&mut net, &two);
+    let reverted = net
+        .events
+        .iter()
+        .filter(|(_, n, e)| {
+            *n == 0 && matches!(e, stegosim_node::node::Event::MicroBlockReverted { .. })
+        })
+        .count();
+    assert!(reverted > 0, "node 0's lone blocks were reverted");
+    // Whichever way consensus settled the payment, the wallet reported where it ended.
+    let s = statuses(&net, &t.tx_hash);
+    let last = *s.last().unwrap();
+    let tx_hash = t.tx_hash.parse().unwrap();
+    assert!(
+        last == TxStatus::Committed || net.node(0).mempool().contains(&tx_hash),
+        "{s:?}"
+    );
 }

@@ -12,7 +12,7 @@ use crate::chain::Chain;
 use crate::chain::block::{MacroBlock, MicroBlock};
 use crate::chain::ledger::TxError;
 use crate::chain::tx::{Output as TxOutput, Transaction};
-use crate::crypto::{Hash, Network};
+use crate::crypto::{Hash, Network, PublicKey};
 use crate::node::TxStatus;
 use crate::storage::Store;
 
@@ -123,20 +123,26 @@ pub(super) fn log_entry(
     }
 }
 
-/// Adds the outputs a micro block spends and creates to `touched`, and the ones it creates
-/// to `created`.
-fn block_outputs(b: &MicroBlock, touched: &mut BTreeSet<Hash>, created: &mut BTreeSet<Hash>) {
-    for tx in &b.transactions {
-        touched.extend(tx.inputs.iter().copied());
-        for o in &tx.outputs {
+/// Adds the outputs a micro block spends, and those it creates for one of `keys`, to
+/// `touched`, and the latter to `created`. (Outputs for other keys are skipped before
+/// hashing: a busy block has thousands.)
+fn block_outputs(
+    b: &MicroBlock,
+    keys: &BTreeMap<PublicKey, u32>,
+    touched: &mut BTreeSet<Hash>,
+    created: &mut BTreeSet<Hash>,
+) {
+    let outputs = b.transactions.iter().flat_map(|tx| tx.outputs.iter());
+    for o in outputs.chain(std::iter::once(&b.reward)) {
+        if keys.contains_key(o.owner()) {
             let h = o.hash();
             touched.insert(h);
             created.insert(h);
         }
     }
-    let reward = b.reward.hash();
-    touched.insert(reward);
-    created.insert(reward);
+    for tx in &b.transactions {
+        touched.extend(tx.inputs.iter().copied());
+    }
 }
 
 impl Wallet {
@@ -356,7 +362,7 @@ impl Wallet {
             return;
         }
         let mut touched = BTreeSet::new();
-        block_outputs(b, &mut touched, &mut BTreeSet::new());
+        block_outputs(b, &self.by_key, &mut touched, &mut BTreeSet::new());
         self.reconcile(ctx, touched, &BTreeSet::new());
     }
 
@@ -367,7 +373,7 @@ impl Wallet {
         }
         let mut touched = BTreeSet::new();
         let mut created = BTreeSet::new();
-        block_outputs(b, &mut touched, &mut created);
+        block_outputs(b, &self.by_key, &mut touched, &mut created);
         self.reconcile(ctx, touched, &created);
     }
 
@@ -388,10 +394,15 @@ impl Wallet {
             let mut touched = BTreeSet::new();
             let mut created = BTreeSet::new();
             for m in reverted {
-                block_outputs(m, &mut touched, &mut created);
+                block_outputs(m, &self.by_key, &mut touched, &mut created);
             }
             touched.extend(b.inputs.iter().copied());
-            touched.extend(b.outputs.iter().map(TxOutput::hash));
+            touched.extend(
+                b.outputs
+                    .iter()
+                    .filter(|o| self.by_key.contains_key(o.owner()))
+                    .map(TxOutput::hash),
+            );
             self.reconcile(ctx, touched, &created);
         }
         // Finality, and stakes that expire with the epoch, change every balance.
@@ -440,8 +451,8 @@ impl Wallet {
     }
 
     /// After the node submitted a transaction [`Wallet::handle_request`] built: records it
-    /// (synced) and answers `transaction_created`, then notifies `accepted`; or answers the
-    /// mempool's refusal.
+    /// (synced) and answers `transaction_created`, then notifies `created` and `accepted`; or
+    /// answers the mempool's refusal.
     pub fn finish_submit(
         &mut self,
         ctx: &mut WalletCtx,
@@ -472,10 +483,12 @@ impl Wallet {
         self.outgoing.insert(tx_hash, p.account);
         self.sync(ctx)?;
         if self.accounts[&p.account].unsealed.is_some() {
-            ctx.notify.push(msg(
-                p.account,
-                ServerKind::TransactionStatus(api_status(&tx_hash, Some(&status))),
-            ));
+            for s in [None, Some(&status)] {
+                ctx.notify.push(msg(
+                    p.account,
+                    ServerKind::TransactionStatus(api_status(&tx_hash, s)),
+                ));
+            }
         }
         self.check_balance(ctx, p.account);
         Ok(msg(p.account, ServerKind::TransactionCreated(created)))
