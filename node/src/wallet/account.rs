@@ -90,8 +90,13 @@ pub(crate) struct Account {
     pub record: AccountRecord,
     /// Keys while unsealed.
     pub unsealed: Option<Unsealed>,
-    /// Unspent outputs the account owns (the ledger holds them; this names them).
-    pub utxos: BTreeSet<Hash>,
+    /// Unspent outputs the account owns, with their amounts (the ledger holds them).
+    pub utxos: BTreeMap<Hash, i64>,
+    /// The same outputs by amount, less those the account's own waiting transactions spend,
+    /// so coin selection takes the largest free ones first without sorting or skipping them
+    /// all for every payment. (Selection still checks the mempool's claims: this only saves
+    /// time.)
+    pub by_amount: BTreeSet<(i64, Hash)>,
     /// History by (timestamp, sequence).
     pub history: BTreeMap<HistoryAt, HistoryRecord>,
     /// Where each incoming output's history entry is.
@@ -110,12 +115,45 @@ impl Account {
         Account {
             record,
             unsealed: None,
-            utxos: BTreeSet::new(),
+            utxos: BTreeMap::new(),
+            by_amount: BTreeSet::new(),
             history: BTreeMap::new(),
             incoming: BTreeMap::new(),
             pending: BTreeMap::new(),
             changes: BTreeSet::new(),
             last_balance: None,
+        }
+    }
+
+    /// Starts tracking an unspent output.
+    pub fn insert_utxo(&mut self, utxo: Hash, amount: i64) {
+        if self.utxos.insert(utxo, amount).is_none() {
+            self.by_amount.insert((amount, utxo));
+        }
+    }
+
+    /// Stops tracking an output.
+    pub fn remove_utxo(&mut self, utxo: &Hash) {
+        if let Some(amount) = self.utxos.remove(utxo) {
+            self.by_amount.remove(&(amount, *utxo));
+        }
+    }
+
+    /// Takes a waiting transaction's inputs out of coin selection.
+    pub fn reserve(&mut self, inputs: &[Hash]) {
+        for h in inputs {
+            if let Some(amount) = self.utxos.get(h) {
+                self.by_amount.remove(&(*amount, *h));
+            }
+        }
+    }
+
+    /// Gives a dropped transaction's inputs, those still unspent, back to coin selection.
+    pub fn release(&mut self, inputs: &[Hash]) {
+        for h in inputs {
+            if let Some(amount) = self.utxos.get(h) {
+                self.by_amount.insert((*amount, *h));
+            }
         }
     }
 

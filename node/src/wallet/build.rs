@@ -68,7 +68,7 @@ struct Selection {
 /// Picks coins (largest first) paying `target`, with change of at least `change_min` after
 /// `change_fee`, or exactly, or all of them with a small excess.
 fn select(
-    coins: Vec<Coin>,
+    coins: impl IntoIterator<Item = Coin>,
     target: i64,
     change_fee: i64,
     change_min: i64,
@@ -156,14 +156,22 @@ impl Wallet {
         Ok(())
     }
 
-    /// The account's outputs of `kind` that it can spend now, largest first.
-    fn coins(&self, ctx: &WalletCtx, id: u32, kind: CoinKind) -> Vec<Coin> {
+    /// The account's outputs of `kind` that it can spend now, largest first (lazily: a
+    /// payment looks at the few largest, not at every output).
+    fn coins<'s>(
+        &'s self,
+        ctx: &'s WalletCtx<'_>,
+        id: u32,
+        kind: CoinKind,
+    ) -> impl Iterator<Item = Coin> + 's {
         let epoch = ctx.chain.epoch();
-        let mut coins: Vec<Coin> = self.accounts[&id]
-            .utxos
+        self.accounts[&id]
+            .by_amount
             .iter()
+            .rev()
+            .map(|(_, h)| h)
             .filter(|h| !ctx.claimed.contains_key(*h))
-            .filter_map(|h| {
+            .filter_map(move |h| {
                 let u = ctx.chain.ledger.get(h)?;
                 if u.output.locked_until_ns().is_some_and(|t| t > ctx.now_ns) {
                     return None;
@@ -185,9 +193,6 @@ impl Wallet {
                     validator,
                 })
             })
-            .collect();
-        coins.sort_by(|a, b| b.amount.cmp(&a.amount).then(a.hash.cmp(&b.hash)));
-        coins
     }
 
     /// A change output back to the account.
@@ -394,8 +399,10 @@ impl Wallet {
         fee: i64,
     ) -> Result<PendingTx, WalletError> {
         self.check_fee(ctx, fee, false)?;
-        let mut coins = self.coins(ctx, id, CoinKind::Public);
-        coins.truncate(ctx.chain.cfg.tx_inputs_max);
+        let coins: Vec<Coin> = self
+            .coins(ctx, id, CoinKind::Public)
+            .take(ctx.chain.cfg.tx_inputs_max)
+            .collect();
         if coins.is_empty() {
             return Err(err(
                 ErrorCode::NotEnoughMoney,
@@ -433,11 +440,10 @@ impl Wallet {
     ) -> Result<PendingTx, WalletError> {
         self.check_fee(ctx, fee, true)?;
         let coins = self.coins(ctx, id, CoinKind::ExpiredStake(None));
-        let expired: i64 = coins.iter().map(|c| c.amount).sum();
         let inputs_max = ctx.chain.cfg.tx_inputs_max;
         let (coins, paid, restake) = match amount {
             None => {
-                let coins: Vec<Coin> = coins.into_iter().take(inputs_max).collect();
+                let coins: Vec<Coin> = coins.take(inputs_max).collect();
                 let sum: i64 = coins.iter().map(|c| c.amount).sum();
                 if sum <= fee {
                     return Err(err(
@@ -458,6 +464,10 @@ impl Wallet {
                     ));
                 }
                 let target = a.checked_add(fee).ok_or_else(not_enough)?;
+                let expired: i64 = self
+                    .coins(ctx, id, CoinKind::ExpiredStake(None))
+                    .map(|c| c.amount)
+                    .sum();
                 if target > expired {
                     return Err(err(
                         ErrorCode::NotEnoughMoney,
@@ -517,8 +527,10 @@ impl Wallet {
             )
         })?;
         let validator = *key.public();
-        let mut coins = self.coins(ctx, id, CoinKind::ExpiredStake(Some(validator)));
-        coins.truncate(ctx.chain.cfg.tx_inputs_max);
+        let coins: Vec<Coin> = self
+            .coins(ctx, id, CoinKind::ExpiredStake(Some(validator)))
+            .take(ctx.chain.cfg.tx_inputs_max)
+            .collect();
         if coins.is_empty() {
             return Err(err(
                 ErrorCode::NotFound,

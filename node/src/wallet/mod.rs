@@ -676,7 +676,7 @@ impl Wallet {
         for k in account.keys() {
             self.by_key.remove(k);
         }
-        for h in &account.utxos {
+        for h in account.utxos.keys() {
             self.utxo_owner.remove(h);
         }
         for h in account.pending.keys() {
@@ -717,7 +717,7 @@ impl Wallet {
             stakes: Vec::new(),
         };
         let epoch = ctx.chain.epoch();
-        let utxos: Vec<Hash> = self.accounts[&id].utxos.iter().copied().collect();
+        let utxos: Vec<Hash> = self.accounts[&id].utxos.keys().copied().collect();
         for h in utxos {
             let Some(u) = ctx.chain.ledger.get(&h) else {
                 continue;

@@ -20,6 +20,10 @@ use super::account::Account;
 use super::records::{self, HistoryAt, HistoryRecord, OutgoingRecord, OutputMeta};
 use super::{PendingTx, Wallet, WalletCtx, WalletError, msg, tx_refused};
 
+/// Most outputs an account may have for `balance_changed` after its own payment to be summed
+/// over all of them (see `Wallet::note_spending`).
+const EXACT_BALANCE_UTXOS_MAX: usize = 256;
+
 /// The API's name of an output's kind.
 fn output_type(o: &TxOutput) -> OutputType {
     match o {
@@ -157,7 +161,7 @@ impl Wallet {
         let account = &self.accounts[&id];
         let mut is_final = account.pending.is_empty();
         let epoch = ctx.chain.epoch();
-        for h in &account.utxos {
+        for h in account.utxos.keys() {
             let u = ctx
                 .chain
                 .ledger
@@ -201,6 +205,43 @@ impl Wallet {
                 ServerKind::BalanceChanged(BalanceChanged::Full(balance)),
             ));
         }
+    }
+
+    /// After the account's own transaction claimed `inputs`: `balance_changed` with them no
+    /// longer available. For an account with more than [`EXACT_BALANCE_UTXOS_MAX`] outputs
+    /// it is the last balance sent less the inputs, not a sum over every output (such an
+    /// account may make thousands of payments between blocks); it can then miss a time lock
+    /// that ended since, until the next block recomputes the whole balance.
+    fn note_spending(&mut self, ctx: &mut WalletCtx, id: u32, inputs: &[Hash]) {
+        let account = &self.accounts[&id];
+        if account.unsealed.is_none() {
+            return;
+        }
+        let last = account.last_balance.clone();
+        let Some(mut balance) = last.filter(|_| account.utxos.len() > EXACT_BALANCE_UTXOS_MAX)
+        else {
+            self.check_balance(ctx, id);
+            return;
+        };
+        for h in inputs {
+            let Some(u) = ctx.chain.ledger.get(h) else {
+                continue;
+            };
+            let amounts = match &u.output {
+                TxOutput::Payment(_) => &mut balance.payment,
+                TxOutput::PublicPayment(_) => &mut balance.public_payment,
+                TxOutput::Stake(_) => &mut balance.stake,
+            };
+            amounts.available -= u.output.amount();
+            balance.available -= u.output.amount();
+        }
+        balance.is_final = Some(false);
+        let account = self.account_mut(id);
+        account.last_balance = Some(balance.clone());
+        ctx.notify.push(msg(
+            id,
+            ServerKind::BalanceChanged(BalanceChanged::Full(balance)),
+        ));
     }
 
     /// The body of `received` / `received_public` / `staked` (or, with `received` false,
@@ -279,7 +320,7 @@ impl Wallet {
             self.put_meta(store);
         }
         let account = self.account_mut(id);
-        account.utxos.insert(h);
+        account.insert_utxo(h, u.output.amount());
         if let Some(at) = at {
             let record = HistoryRecord::Incoming {
                 utxo: h,
@@ -326,7 +367,7 @@ impl Wallet {
                     };
                     affected.insert(id);
                     let account = self.account_mut(id);
-                    account.utxos.remove(&h);
+                    account.remove_utxo(&h);
                     let at = account.incoming.get(&h).copied();
                     if created_reverted.contains(&h) {
                         // Its block is gone: the account never received it after all.
@@ -435,8 +476,16 @@ impl Wallet {
         };
         o.status = Some(status.clone());
         let still_pending = o.is_pending();
+        let dropped = matches!(
+            status,
+            TxStatus::Rejected { .. } | TxStatus::Conflicted { .. }
+        )
+        .then(|| o.tx.inputs.clone());
         ctx.store
             .put(&records::history_key(id, at), &records::encode(&*record));
+        if let Some(inputs) = dropped {
+            account.release(&inputs);
+        }
         if !still_pending {
             account.pending.remove(tx_hash);
             self.outgoing.remove(tx_hash);
@@ -468,6 +517,8 @@ impl Wallet {
             status: ApiTxStatus::Created,
         };
         let status = TxStatus::Accepted;
+        let inputs = p.tx.inputs.clone();
+        self.account_mut(p.account).reserve(&inputs);
         let record = HistoryRecord::Outgoing(OutgoingRecord {
             tx: p.tx,
             meta: p.meta,
@@ -490,7 +541,7 @@ impl Wallet {
                 ));
             }
         }
-        self.check_balance(ctx, p.account);
+        self.note_spending(ctx, p.account, &inputs);
         Ok(msg(p.account, ServerKind::TransactionCreated(created)))
     }
 
