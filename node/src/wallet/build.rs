@@ -586,7 +586,7 @@ mod tests {
         assert_eq!(e.code, ErrorCode::NotEnoughMoney);
         assert_eq!(e.message, "Not enough money.");
         // Too many inputs needed.
-        let coins = (0..10).map(|i| coin(100, i)).collect();
+        let coins: Vec<Coin> = (0..10).map(|i| coin(100, i)).collect();
         let e = select(coins, 900, 10, 1, 5).unwrap_err();
         assert_eq!(e.code, ErrorCode::NotEnoughMoney);
         assert!(e.message.contains("5 outputs"), "{}", e.message);
