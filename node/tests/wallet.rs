@@ -1291,3 +1291,116 @@ fn the_wallet_follows_forks_and_catching_up_through_macro_blocks() {
         "{s:?}"
     );
 }
+
+#[test]
+fn a_double_spend_from_another_node_is_conflicted_and_its_inputs_come_back() {
+    // Node 0 validates alone; node 1 holds the same key (recovered from node 0's phrase).
+    let mut net = Net::new(
+        ChainConfig {
+            genesis_validators: 1,
+            ..ChainConfig::dev()
+        },
+        2,
+        121,
+    );
+    net.run_for(1);
+    let ServerKind::Recovery(r) = ok(&mut net, Some("1"), RequestKind::RecoveryInfo) else {
+        panic!()
+    };
+    let m = call_on(
+        &mut net,
+        1,
+        None,
+        RequestKind::RecoverAccount(RecoverAccount {
+            recovery: r.recovery,
+            password: Some("pw".into()),
+            last_public_address_id: None,
+        }),
+    );
+    assert_eq!(m.account_id.as_deref(), Some("1"), "{m:?}");
+    let to = secret_addr(Network::Dev);
+    // Both spend the same (largest) output; neither hears of the other's transaction.
+    net.partition(&[0], &[1]);
+    let mine = created(ok(
+        &mut net,
+        Some("1"),
+        RequestKind::Payment(payment(&to, STG)),
+    ));
+    let m = call_on(
+        &mut net,
+        1,
+        Some("1"),
+        RequestKind::Payment(payment(&to, 2 * STG)),
+    );
+    let theirs = created(m.kind);
+    assert_eq!(mine.inputs, theirs.inputs);
+    net.heal();
+    net.run_for(3);
+    let conflicted = net.replies.iter().find_map(|(n, c, m)| match &m.kind {
+        ServerKind::TransactionStatus(s)
+            if *n == 1 && *c == BROADCAST && s.tx_hash == theirs.tx_hash =>
+        {
+            (s.status == TxStatus::Conflicted).then_some(s.clone())
+        }
+        _ => None,
+    });
+    let conflicted = conflicted.expect("node 1's payment is conflicted");
+    assert!(conflicted.epoch.is_some());
+    // Node 1's wallet sees the same balance as node 0's once both follow the chain.
+    let b0 = balance(&mut net, "1");
+    let m = call_on(&mut net, 1, Some("1"), RequestKind::BalanceInfo);
+    let ServerKind::BalanceInfo(b1) = m.kind else {
+        panic!("{m:?}")
+    };
+    assert_eq!(b0.current, b1.current);
+    assert_eq!(
+        b1.available, b1.current,
+        "the conflicted payment's inputs are free again"
+    );
+}
+
+#[test]
+fn aliases_decode_to_the_same_calls() {
+    let mut net = solo(122);
+    for (json, name) in [
+        (r#"{"type":"list_accounts","id":77}"#, "accounts_info"),
+        (
+            r#"{"type":"get_recovery","id":77,"account_id":"1"}"#,
+            "recovery",
+        ),
+    ] {
+        let req = Request::from_json(json.as_bytes()).unwrap();
+        let replies = net.request(0, CONN, req);
+        assert_eq!(replies[0].type_name(), name, "{json}");
+    }
+}
+
+#[test]
+fn a_stake_that_misses_its_epoch_is_rejected() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 123);
+    net.run_for(2);
+    // Node 0 is cut off while its stake waits; the others finish the epoch without it.
+    net.partition(&[0], &[1, 2, 3]);
+    let t = created(ok(
+        &mut net,
+        Some("1"),
+        RequestKind::Stake(StakeAmount {
+            amount: 5_000 * STG,
+            payment_fee: 1000,
+        }),
+    ));
+    net.run_for(25);
+    net.heal();
+    net.run_for(15);
+    let s = statuses(&net, &t.tx_hash);
+    assert_eq!(s.last(), Some(&TxStatus::Rejected), "{s:?}");
+    let error = notes(&net, 0).into_iter().find_map(|m| match m.kind {
+        ServerKind::TransactionStatus(s) if s.status == TxStatus::Rejected => s.error,
+        _ => None,
+    });
+    assert!(error.unwrap().contains("stake"), "the reason is given");
+    // Its inputs are spendable again.
+    let b = balance(&mut net, "1");
+    assert_eq!(b.payment.available, b.payment.current);
+    assert_eq!(b.stake.current, 0);
+}
