@@ -195,21 +195,59 @@ impl Wallet {
             })
     }
 
-    /// A change output back to the account.
-    fn change_output(&mut self, pkey: &PublicKey, amount: i64) -> (TxOutput, OutputMeta) {
+    /// A cloaked output back to the account (change, or what `cloak_all` and `unstake`
+    /// produce).
+    fn own_output(
+        &mut self,
+        pkey: &PublicKey,
+        amount: i64,
+        is_change: bool,
+    ) -> (TxOutput, OutputMeta) {
+        let comment = if is_change { CHANGE_COMMENT } else { "" };
         let out = PaymentPayload {
             amount,
-            comment: CHANGE_COMMENT.into(),
+            comment: comment.into(),
             spender: Some(*pkey),
             rvalue_hint: false,
         }
         .into_output(pkey, None, self.rng.bytes32());
         let meta = OutputMeta {
-            comment: CHANGE_COMMENT.into(),
-            is_change: true,
+            comment: comment.into(),
+            is_change,
             rvalue: None,
         };
         (out, meta)
+    }
+
+    /// Pays `amount` plus fees from the account's cloaked outputs into the output `make`
+    /// builds once the inputs are chosen, with change back to the account.
+    fn spend_cloaked(
+        &mut self,
+        ctx: &WalletCtx,
+        id: u32,
+        amount: i64,
+        fee: i64,
+        make: impl FnOnce(&mut Self, &PublicKey) -> (TxOutput, OutputMeta),
+    ) -> Result<PendingTx, WalletError> {
+        let target = amount.checked_add(fee).ok_or_else(not_enough)?;
+        let sel = select(
+            self.coins(ctx, id, CoinKind::Payment),
+            target,
+            fee,
+            1,
+            ctx.chain.cfg.tx_inputs_max,
+        )?;
+        let pkey = self.accounts[&id].record.pkey;
+        let (out, meta) = make(self, &pkey);
+        let mut outputs = vec![out];
+        let mut metas = vec![meta];
+        if sel.change > 0 {
+            let (out, meta) = self.own_output(&pkey, sel.change, true);
+            outputs.push(out);
+            metas.push(meta);
+        }
+        let total_fee = fee * outputs.len() as i64 + sel.excess;
+        self.finish(id, &sel.coins, outputs, metas, total_fee)
     }
 
     /// A stake of the account with `validator`, starting now.
@@ -295,36 +333,27 @@ impl Wallet {
                 format!("Invalid recipient: {e}"),
             )
         })?;
-        let fee = p.payment_fee;
-        let target = p.amount.checked_add(fee).ok_or_else(not_enough)?;
-        let sel = select(
-            self.coins(ctx, id, CoinKind::Payment),
-            target,
-            fee,
-            1,
-            cfg.tx_inputs_max,
-        )?;
-        let pkey = self.accounts[&id].record.pkey;
         let locked = p.locked_timestamp.map(|t| t.unix_nanos());
-        let (out, meta) = if public {
-            let out = TxOutput::PublicPayment(PublicPaymentOutput {
-                recipient,
-                amount: p.amount,
-                locked_until_ns: locked,
-                nonce: self.rng.bytes16(),
-            });
-            let meta = OutputMeta {
-                comment: p.comment.clone(),
-                is_change: false,
-                rvalue: None,
-            };
-            (out, meta)
-        } else {
-            let r_seed = self.rng.bytes32();
+        self.spend_cloaked(ctx, id, p.amount, p.payment_fee, |w, pkey| {
+            if public {
+                let out = TxOutput::PublicPayment(PublicPaymentOutput {
+                    recipient,
+                    amount: p.amount,
+                    locked_until_ns: locked,
+                    nonce: w.rng.bytes16(),
+                });
+                let meta = OutputMeta {
+                    comment: p.comment.clone(),
+                    is_change: false,
+                    rvalue: None,
+                };
+                return (out, meta);
+            }
+            let r_seed = w.rng.bytes32();
             let out = PaymentPayload {
                 amount: p.amount,
                 comment: p.comment.clone(),
-                spender: Some(pkey),
+                spender: Some(*pkey),
                 rvalue_hint: p.with_certificate,
             }
             .into_output(&recipient, locked, r_seed);
@@ -334,16 +363,7 @@ impl Wallet {
                 rvalue: p.with_certificate.then(|| Rvalue::from_seed(r_seed)),
             };
             (out, meta)
-        };
-        let mut outputs = vec![out];
-        let mut metas = vec![meta];
-        if sel.change > 0 {
-            let (out, meta) = self.change_output(&pkey, sel.change);
-            outputs.push(out);
-            metas.push(meta);
-        }
-        let total_fee = fee * outputs.len() as i64 + sel.excess;
-        self.finish(id, &sel.coins, outputs, metas, total_fee)
+        })
     }
 
     /// `stake`: cloaked outputs into a stake with this node's validator.
@@ -370,25 +390,9 @@ impl Wallet {
                 format!("The stake amount {amount} must exceed the fee {fee}"),
             ));
         }
-        let target = amount.checked_add(fee).ok_or_else(not_enough)?;
-        let sel = select(
-            self.coins(ctx, id, CoinKind::Payment),
-            target,
-            fee,
-            1,
-            ctx.chain.cfg.tx_inputs_max,
-        )?;
-        let pkey = self.accounts[&id].record.pkey;
-        let (out, meta) = self.stake_output(ctx, &pkey, &validator, amount);
-        let mut outputs = vec![out];
-        let mut metas = vec![meta];
-        if sel.change > 0 {
-            let (out, meta) = self.change_output(&pkey, sel.change);
-            outputs.push(out);
-            metas.push(meta);
-        }
-        let total_fee = fee * outputs.len() as i64 + sel.excess;
-        self.finish(id, &sel.coins, outputs, metas, total_fee)
+        self.spend_cloaked(ctx, id, amount, fee, |w, pkey| {
+            w.stake_output(ctx, pkey, &validator, amount)
+        })
     }
 
     /// `cloak_all`: public payment outputs into one cloaked output to the account.
@@ -414,18 +418,7 @@ impl Wallet {
             return Err(not_enough());
         }
         let pkey = self.accounts[&id].record.pkey;
-        let out = PaymentPayload {
-            amount: sum - fee,
-            comment: String::new(),
-            spender: Some(pkey),
-            rvalue_hint: false,
-        }
-        .into_output(&pkey, None, self.rng.bytes32());
-        let meta = OutputMeta {
-            comment: String::new(),
-            is_change: false,
-            rvalue: None,
-        };
+        let (out, meta) = self.own_output(&pkey, sum - fee, false);
         self.finish(id, &coins, vec![out], vec![meta], fee)
     }
 
@@ -490,19 +483,9 @@ impl Wallet {
             }
         };
         let pkey = self.accounts[&id].record.pkey;
-        let out = PaymentPayload {
-            amount: paid,
-            comment: String::new(),
-            spender: Some(pkey),
-            rvalue_hint: false,
-        }
-        .into_output(&pkey, None, self.rng.bytes32());
+        let (out, meta) = self.own_output(&pkey, paid, false);
         let mut outputs = vec![out];
-        let mut metas = vec![OutputMeta {
-            comment: String::new(),
-            is_change: false,
-            rvalue: None,
-        }];
+        let mut metas = vec![meta];
         if let Some((validator, left)) = restake {
             let (out, mut meta) = self.stake_output(ctx, &pkey, &validator, left);
             meta.is_change = true;
