@@ -294,18 +294,25 @@ impl Wallet {
             }
             self.accounts.insert(id, account);
         }
+        self.adopt_outputs(store, chain, None);
+        Ok(())
+    }
+
+    /// Tracks every output in the ledger that belongs to an account (to account `only`, if
+    /// given): one scan of the whole ledger.
+    fn adopt_outputs(&mut self, store: &mut dyn Store, chain: &Chain, only: Option<u32>) {
         if self.accounts.is_empty() {
-            return Ok(());
+            return;
         }
         let owned: Vec<(Hash, u32)> = chain
             .ledger
             .iter()
             .filter_map(|(h, u)| self.by_key.get(u.output.owner()).map(|a| (*h, *a)))
+            .filter(|(_, a)| only.is_none_or(|o| o == *a))
             .collect();
         for (h, id) in owned {
             self.add_utxo(store, chain, id, h);
         }
-        Ok(())
     }
 
     /// On a node's first start with a genesis password configured: creates account "1"
@@ -639,16 +646,7 @@ impl Wallet {
     /// Finds an account's outputs in the whole ledger (for an account that may already own
     /// some: the genesis account, a recovered one).
     fn scan_ledger_for(&mut self, ctx: &mut WalletCtx, id: u32) {
-        let owned: Vec<Hash> = ctx
-            .chain
-            .ledger
-            .iter()
-            .filter(|(_, u)| self.by_key.get(u.output.owner()) == Some(&id))
-            .map(|(h, _)| *h)
-            .collect();
-        for h in owned {
-            self.add_utxo(ctx.store, ctx.chain, id, h);
-        }
+        self.adopt_outputs(ctx.store, ctx.chain, Some(id));
         let balance = self.balance(ctx, id);
         self.account_mut(id).last_balance = Some(balance);
     }
