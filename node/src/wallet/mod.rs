@@ -449,9 +449,7 @@ impl Wallet {
                 account.record.sealed =
                     seal_secret(keys.key.secret(), &q.new_password, salt, nonce, kdf)
                         .map_err(|e| err(ErrorCode::Internal, e.to_string()))?;
-                let record = records::encode(&account.record);
-                ctx.store.put(&records::account_key(id), &record);
-                self.put_meta(ctx.store);
+                self.save_account(ctx.store, id);
                 self.sync(ctx)?;
                 ServerKind::PasswordChanged
             }
@@ -480,8 +478,7 @@ impl Wallet {
                 let pkey = *derived.public();
                 keys.addresses.push(derived);
                 account.record.public_addresses.push(pkey);
-                let record = records::encode(&account.record);
-                ctx.store.put(&records::account_key(id), &record);
+                self.save_account(ctx.store, id);
                 self.by_key.insert(pkey, id);
                 self.sync(ctx)?;
                 ServerKind::PublicAddressCreated(PublicAddressCreated {
@@ -631,14 +628,13 @@ impl Wallet {
         let id = (1..=u32::MAX)
             .find(|n| !self.accounts.contains_key(n))
             .expect("fewer than ACCOUNTS_MAX accounts leave a free number");
-        ctx.store
-            .put(&records::account_key(id), &records::encode(&record));
         let mut account = Account::new(record);
         for k in account.keys() {
             self.by_key.insert(*k, id);
         }
         account.unsealed = Some(keys);
         self.accounts.insert(id, account);
+        self.save_account(ctx.store, id);
         self.put_meta(ctx.store);
         Ok(id)
     }
@@ -748,6 +744,14 @@ impl Wallet {
     }
 
     // ----- storage ------------------------------------------------------------------------
+
+    /// Writes account `id`'s record (durable at the next sync).
+    fn save_account(&self, store: &mut dyn Store, id: u32) {
+        store.put(
+            &records::account_key(id),
+            &records::encode(&self.accounts[&id].record),
+        );
+    }
 
     fn put_meta(&mut self, store: &mut dyn Store) {
         self.meta.rng_draws = self.rng.draws();
