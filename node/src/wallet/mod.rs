@@ -591,7 +591,7 @@ impl Wallet {
     }
 
     /// Adds an unsealed account holding `key` with `addresses` public addresses under the
-    /// smallest unused number; writes it (not synced).
+    /// smallest unused number; writes it (the caller syncs).
     fn add_account(
         &mut self,
         ctx: &mut WalletCtx,
@@ -635,7 +635,6 @@ impl Wallet {
         account.unsealed = Some(keys);
         self.accounts.insert(id, account);
         self.save_account(ctx.store, id);
-        self.put_meta(ctx.store);
         Ok(id)
     }
 
@@ -676,7 +675,6 @@ impl Wallet {
         for h in account.pending.keys() {
             self.outgoing.remove(h);
         }
-        self.put_meta(ctx.store);
         self.sync(ctx)
     }
 
