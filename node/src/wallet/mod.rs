@@ -85,7 +85,7 @@ pub const ACCOUNTS_MAX: usize = 100_000;
 const ACCOUNT_ID_ECHO_CHARS_MAX: usize = 40;
 
 /// The wallet's settings (a field of the node's configuration).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WalletConfig {
     /// Argon2id cost of sealing an account's key under its password. The default is the real
     /// setting ([`KdfParams::default`], tens of milliseconds per unseal); simulations with many
@@ -95,6 +95,19 @@ pub struct WalletConfig {
     /// genesis-funded key, sealed under this password (the dev chain's convention: `dev` on
     /// node 0). `None`: the wallet starts empty.
     pub genesis_account_password: Option<String>,
+}
+
+impl std::fmt::Debug for WalletConfig {
+    /// Says whether a genesis password is set, not what it is (configurations get logged).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WalletConfig")
+            .field("kdf", &self.kdf)
+            .field(
+                "genesis_account_password",
+                &self.genesis_account_password.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl Default for WalletConfig {
