@@ -273,6 +273,10 @@ fn genesis_account_create_list_delete_and_smallest_unused_ids() {
     // Deleting works on a sealed account too.
     ok(&mut net, Some("3"), RequestKind::Seal);
     ok(&mut net, Some("3"), RequestKind::DeleteAccount);
+    // What was acknowledged survives a crash: "2" (re-created) exists, "3" stays deleted.
+    net.crash(0);
+    net.restart(0);
+    assert_eq!(net.node(0).wallet().account_ids(), ["1", "2"]);
 }
 
 #[test]
