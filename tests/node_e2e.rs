@@ -4,7 +4,6 @@
 // These tests talk to a real node on the wall clock: deadlines are real time.
 #![allow(clippy::disallowed_methods)]
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,16 +30,10 @@ impl Drop for NodeProcess {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// Starts `stegosim node` on `port` (0: any free port, read back from its standard error,
+/// so parallel tests never race for a port) and waits until the API accepts connections.
 fn start(dir: &Path, port: u16) -> NodeProcess {
-    let child = Command::new(env!("CARGO_BIN_EXE_stegosim"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stegosim"))
         .args([
             "node",
             "--data-dir",
@@ -51,9 +44,26 @@ fn start(dir: &Path, port: u16) -> NodeProcess {
             "3",
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("the stegosim binary runs");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(addr) = line.strip_prefix("node 0: API on ws://") {
+                let _ = tx.send(addr.to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("stegosim node printed its API address within 60 s");
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
     // The token file is written before the API listens; poll the port.
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -104,7 +114,7 @@ async fn status(c: &mut Client) -> stegosim_node::api::message::NodeStatus {
 #[test]
 fn node_serves_status_multiplexing_chain_subscriptions_and_pop() {
     let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path(), free_port());
+    let node = start(dir.path(), 0);
     let token = token(dir.path());
     rt().block_on(async {
         let mut c = Client::connect(&node.url, &token).await.unwrap();
@@ -163,7 +173,7 @@ fn node_serves_status_multiplexing_chain_subscriptions_and_pop() {
 #[test]
 fn bad_frames_never_cost_the_node() {
     let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path(), free_port());
+    let node = start(dir.path(), 0);
     let token = token(dir.path());
     rt().block_on(async {
         let mut good = Client::connect(&node.url, &token).await.unwrap();
@@ -265,9 +275,10 @@ async fn macro_hash(c: &mut Client, epoch: u64) -> String {
 #[test]
 fn restart_on_the_same_data_dir_keeps_the_chain() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let mut port = 0;
     let (before, hash) = {
         let node = start(dir.path(), port);
+        port = node.port;
         let token = token(dir.path());
         rt().block_on(async {
             let mut c = Client::connect(&node.url, &token).await.unwrap();
@@ -330,7 +341,7 @@ fn access_keys_groups_and_rate_limits() {
     };
     let monitor = add("monitor", "node", None);
     let limited = add("limited", "node", Some("3/2s"));
-    let node = start(dir.path(), free_port());
+    let node = start(dir.path(), 0);
     rt().block_on(async {
         let mut m = Client::connect(&node.url, &monitor).await.unwrap();
         status(&mut m).await;

@@ -94,7 +94,7 @@ impl Driver {
                 Output::Event(Event::MacroBlockCommitted { .. }) if id == 0 => {
                     self.macro_blocks += 1;
                 }
-                Output::Event(_) => {}
+                Output::Event(_) | Output::Reply { .. } | Output::Broadcast(_) => {}
                 Output::Send { to, msg } => {
                     let targets: Vec<NodeId> = match to {
                         Dest::All => (0..NODES).filter(|&t| t != id).collect(),

@@ -19,6 +19,8 @@
 //! - [`invariants`]: checks that must hold after every step of any run (supply, no output
 //!   spent twice, agreement on macro blocks, finality), for tests and the simulator.
 //! - [`storage`]: the key-value store interface, in memory and on disk.
+//! - [`wallet`]: accounts with sealed keys, balances, payments, stakes and history; a part of
+//!   the [`node`] that the node lends its chain, mempool view and store for each call.
 
 pub mod api;
 pub mod chain;
@@ -31,3 +33,4 @@ pub mod node_api;
 pub mod rng;
 pub mod server;
 pub mod storage;
+pub mod wallet;

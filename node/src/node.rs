@@ -40,17 +40,18 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::message::{ServerKind, ServerMessage};
+use crate::api::message::{RequestKind, ServerKind, ServerMessage};
 use crate::chain::block::{MacroBlock, MicroBlock, ViewChangeVote};
 use crate::chain::genesis::{GenesisKeys, genesis_block};
 use crate::chain::ledger::{TxContext, TxError};
 use crate::chain::tx::{Output as TxOutput, StakeOutput, Transaction};
 use crate::chain::{BlockError, Chain, DirectSigChecker, SigChecker};
 use crate::config::ChainConfig;
-use crate::crypto::{Hash, Hasher, Keypair, PublicKey, Signature};
+use crate::crypto::{Hash, Hasher, Keypair, Network, PublicKey, SecretKey, Signature};
 use crate::mempool::Mempool;
 use crate::rng::{Seed, Stream};
 use crate::storage::Store;
+use crate::wallet::{Handled, Wallet, WalletConfig, WalletCtx};
 
 /// Index of a node in its network (the simulator's and the local dev network's peer id).
 pub type NodeId = u32;
@@ -245,10 +246,19 @@ pub struct NodeConfig {
     pub network_key: Option<Keypair>,
     /// Root of the node's randomness.
     pub seed: Seed,
+    /// The wallet's settings (KDF cost, the genesis account).
+    pub wallet: WalletConfig,
 }
 
+/// Password of the genesis-funded account "1" that node 0 of a dev network creates.
+pub const GENESIS_ACCOUNT_PASSWORD: &str = "dev";
+
 impl NodeConfig {
-    /// Node `id` of a dev network: validator `id` when genesis has one with that index.
+    /// Node `id` of a dev network: validator `id` when genesis has one with that index. Node
+    /// 0's wallet creates account "1" with the genesis funds (password
+    /// [`GENESIS_ACCOUNT_PASSWORD`]) on its first start; the wallet seals keys with the real
+    /// KDF ([`WalletConfig::default`]; simulations set `wallet.kdf` to
+    /// [`KdfParams::simulation`](crate::crypto::KdfParams::simulation)).
     pub fn genesis_node(chain: ChainConfig, id: NodeId, seed: Seed) -> NodeConfig {
         let keys = GenesisKeys::derive(&chain);
         let network_key = keys.validators.get(id as usize).cloned();
@@ -257,6 +267,10 @@ impl NodeConfig {
             id,
             network_key,
             seed,
+            wallet: WalletConfig {
+                genesis_account_password: (id == 0).then(|| GENESIS_ACCOUNT_PASSWORD.into()),
+                ..WalletConfig::default()
+            },
         }
     }
 }
@@ -324,6 +338,8 @@ pub struct Node {
     status_subs: BTreeSet<ConnId>,
     /// API connections subscribed to chain notifications.
     chain_subs: BTreeSet<ConnId>,
+    /// The wallet: accounts, their outputs, history and transactions.
+    wallet: Wallet,
 }
 
 const STORE_MACRO: &[u8] = b"chain/macro/";
@@ -354,7 +370,9 @@ impl Node {
         let keys = GenesisKeys::derive(&cfg.chain);
         let genesis = genesis_block(&cfg.chain, &keys);
         let chain = Chain::from_genesis(cfg.chain.clone(), genesis);
+        let network = Network::from_prefix(&cfg.chain.address_prefix).unwrap_or(Network::Dev);
         let mut node = Node {
+            wallet: Wallet::new(cfg.wallet.clone(), cfg.seed, network),
             restake_rng: cfg.seed.stream("restake"),
             nonce_rng: cfg.seed.stream("nonce"),
             cfg,
@@ -382,7 +400,26 @@ impl Node {
         node.start_epoch();
         node.start_height();
         node.macro_state.round_started_ns = now_ns;
+        node.start_wallet(keys.funded_account)?;
         Ok(node)
+    }
+
+    /// Loads the wallet (every account sealed), creates the genesis account on a first start
+    /// when configured, and resubmits the wallet's transactions the mempool lost.
+    fn start_wallet(&mut self, funded: Keypair) -> Result<(), String> {
+        self.wallet.load(self.store.as_mut(), &self.chain)?;
+        let (created, notes) = self.with_wallet(|w, ctx| w.create_genesis_account(ctx, funded));
+        created.map_err(|e| format!("genesis account: {e}"))?;
+        self.broadcast(notes);
+        let resubmit = self
+            .wallet
+            .restart_pending(&self.chain, self.store.as_mut());
+        for tx in resubmit {
+            // A refusal becomes the transaction's status (rejected), which the wallet records.
+            let _ = self.submit_transaction(self.now_ns, tx);
+        }
+        self.sync_store();
+        Ok(())
     }
 
     /// Replays the blocks in the store.
@@ -469,6 +506,11 @@ impl Node {
         self.now_ns
     }
 
+    /// The wallet (accounts and their state).
+    pub fn wallet(&self) -> &Wallet {
+        &self.wallet
+    }
+
     /// An API connection closed: forget its subscriptions.
     pub fn connection_closed(&mut self, conn: ConnId) {
         self.status_subs.remove(&conn);
@@ -545,7 +587,77 @@ impl Node {
 
     fn set_status(&mut self, tx_hash: Hash, status: TxStatus) {
         self.tracked.insert(tx_hash, status.clone());
+        self.wallet_hook(|w, ctx| w.on_tx_status(ctx, &tx_hash, &status));
         self.emit(Event::TransactionStatus { tx_hash, status });
+    }
+
+    // ----- wallet --------------------------------------------------------------------------
+
+    /// Lends the wallet the node's state for one call; returns the call's result and the
+    /// wallet's notifications.
+    fn with_wallet<R>(
+        &mut self,
+        f: impl FnOnce(&mut Wallet, &mut WalletCtx) -> R,
+    ) -> (R, Vec<ServerMessage>) {
+        let mut notify = Vec::new();
+        let now_ns = self.now_ns.max(self.chain.tip_timestamp_ns());
+        let mut ctx = WalletCtx {
+            chain: &self.chain,
+            claimed: self.mempool.claimed(),
+            store: self.store.as_mut(),
+            now_ns,
+            network_key: self.cfg.network_key.as_ref(),
+            notify: &mut notify,
+        };
+        let r = f(&mut self.wallet, &mut ctx);
+        (r, notify)
+    }
+
+    /// A wallet hook: its notifications go out at once.
+    fn wallet_hook(&mut self, f: impl FnOnce(&mut Wallet, &mut WalletCtx)) {
+        let ((), notes) = self.with_wallet(f);
+        self.broadcast(notes);
+    }
+
+    fn broadcast(&mut self, notes: Vec<ServerMessage>) {
+        self.outputs
+            .extend(notes.into_iter().map(Output::Broadcast));
+    }
+
+    /// A wallet request from connection `conn`: answered (with `id`) by the wallet, after
+    /// the node submitted the transaction it built, if any; then its notifications.
+    pub(crate) fn wallet_request(
+        &mut self,
+        conn: ConnId,
+        id: u64,
+        account_id: Option<String>,
+        kind: RequestKind,
+    ) {
+        let (handled, mut notes) =
+            self.with_wallet(|w, ctx| w.handle_request(ctx, account_id.as_deref(), kind));
+        let answer = match handled {
+            Handled::Reply(answer) => answer,
+            Handled::Submit(pending) => {
+                let result = self.submit_transaction(self.now_ns, pending.transaction().clone());
+                let (answer, more) =
+                    self.with_wallet(|w, ctx| w.finish_submit(ctx, pending, result));
+                notes.extend(more);
+                answer
+            }
+        };
+        let msg = match answer {
+            Ok(mut m) => {
+                m.id = id;
+                m
+            }
+            Err(e) => {
+                let mut m = ServerMessage::error(id, e.code, e.message);
+                m.account_id = account_id;
+                m
+            }
+        };
+        self.outputs.push_back(Output::Reply { conn, msg });
+        self.broadcast(notes);
     }
 
     fn tx_context(&self) -> TxContext {
@@ -799,6 +911,7 @@ impl Node {
         self.sync_store();
         let hashes: Vec<Hash> = b.transactions.iter().map(|t| t.hash()).collect();
         let dropped = self.mempool.prune(&hashes, &self.chain.ledger);
+        self.wallet_hook(|w, ctx| w.on_micro_applied(ctx, &b));
         self.emit(Event::MicroBlockPrepared {
             epoch: b.epoch,
             offset: b.offset,
@@ -843,6 +956,7 @@ impl Node {
     fn revert_micro(&mut self) -> Option<MicroBlock> {
         let b = self.chain.pop_micro()?;
         self.unpersist_micro(&b);
+        self.wallet_hook(|w, ctx| w.on_micro_reverted(ctx, &b));
         if !self.chain_subs.is_empty() || !self.status_subs.is_empty() {
             self.notify_chain(Some(ServerKind::MicroBlockReverted(
                 crate::node_api::micro_block_body(&b),
@@ -1460,6 +1574,9 @@ impl Node {
         let encoded = postcard::to_stdvec(&b).expect("blocks always serialise");
         match self.chain.apply_macro(b, self.sigs.as_ref()) {
             Ok(reverted) => {
+                // Without micro blocks to finalise, the chain applied the block's net effect.
+                let net_applied = !reverted.is_empty() || micros_before.is_empty();
+                self.wallet_hook(|w, ctx| w.on_macro_committed(ctx, &reverted, net_applied));
                 for m in &reverted {
                     self.store.delete(&key_with(STORE_MICRO, m.epoch, m.offset));
                     self.emit(Event::MicroBlockReverted {
@@ -1698,11 +1815,14 @@ impl Node {
                 });
                 let inputs: Vec<Hash> = chunk.iter().map(|(h, _)| *h).collect();
                 let body = Transaction::body_hash(&inputs, std::slice::from_ref(&output), fee);
+                // The signature verifies against the validator's key once per input.
+                let signer = SecretKey::sum(std::iter::repeat_n(key.secret(), inputs.len()))
+                    .expect("n * key is zero only for n a multiple of the group order");
                 let tx = Transaction {
                     inputs: inputs.clone(),
                     outputs: vec![output],
                     fee,
-                    signature: crate::crypto::sign(key.secret(), body.as_bytes()),
+                    signature: crate::crypto::sign(&signer, body.as_bytes()),
                 };
                 let now = self.now_ns;
                 match self.submit_transaction(now, tx) {

@@ -6,8 +6,8 @@
 //! blocks come and go. The driver tells the node when a connection closes
 //! ([`Node::connection_closed`]) so that it forgets its subscriptions.
 //!
-//! Node requests are answered here; wallet requests go to the wallet (not built yet: they are
-//! answered with an error naming that).
+//! Node requests are answered here; wallet requests go to the wallet (`crate::wallet`, through
+//! `Node::wallet_request`), which answers them itself.
 //!
 //! Conversions to API bodies: hashes are lower hex, network keys are hex (as the seed shows
 //! them), account keys and addresses are bech32 with the chain's prefix, timestamps RFC 3339.
@@ -238,13 +238,7 @@ impl Node {
             RequestKind::ValidateCertificate(q) => self
                 .validate_certificate(&q)
                 .map(|v| reply(ServerKind::CertificateValid(v))),
-            other => Err((
-                ErrorCode::Internal,
-                format!(
-                    "`{}` is a wallet request and the wallet is not built yet",
-                    other.type_name()
-                ),
-            )),
+            other => return self.wallet_request(conn, id, req.account_id, other),
         };
         let msg = match answer {
             Ok(mut m) => {

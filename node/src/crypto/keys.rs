@@ -131,6 +131,23 @@ impl SecretKey {
         SecretKey(nonzero_scalar(&h))
     }
 
+    /// Adds secret keys: the key whose public key is the [`PublicKey::sum`] of theirs (with
+    /// repetitions counted). A transaction's signature verifies against the sum of its inputs'
+    /// owner keys, one per input, so one holder of all those keys signs with this sum once
+    /// instead of running a joint-signature session with itself. `None` for an empty list or
+    /// a zero sum.
+    pub fn sum<'a, I>(keys: I) -> Option<SecretKey>
+    where
+        I: IntoIterator<Item = &'a SecretKey>,
+    {
+        let total: Scalar = keys.into_iter().map(|k| &k.0).sum();
+        if total == Scalar::ZERO {
+            None
+        } else {
+            Some(SecretKey(total))
+        }
+    }
+
     /// The scalar, for signing and decryption inside this module.
     pub(crate) fn scalar(&self) -> &Scalar {
         &self.0

@@ -17,10 +17,19 @@ use std::sync::Arc;
 
 use stegosim_node::api::message::{Request, ServerMessage};
 use stegosim_node::config::{ChainConfig, SECOND_NS};
+use stegosim_node::crypto::KdfParams;
 use stegosim_node::invariants::{Checker, Violation};
 use stegosim_node::node::{Dest, Event, Node, NodeConfig, NodeId, Output, PeerMessage};
 use stegosim_node::rng::Seed;
 use stegosim_node::storage::MemStore;
+
+/// The harness's configuration of node `id`: the dev network's, with the simulation KDF
+/// (fast, insecure) for wallet keys.
+pub fn node_config(chain: &ChainConfig, id: NodeId, seed: Seed) -> NodeConfig {
+    let mut cfg = NodeConfig::genesis_node(chain.clone(), id, seed);
+    cfg.wallet.kdf = KdfParams::simulation();
+    cfg
+}
 
 /// A message in flight: (deliver at, sequence, to, from, payload slot).
 type InFlight = Reverse<(u64, u64, NodeId, NodeId, usize)>;
@@ -77,7 +86,7 @@ impl Net {
             let store = MemStore::new();
             net.stores.push(store.clone());
             let node = Node::new(
-                NodeConfig::genesis_node(chain.clone(), id, Seed(seed).child("node", id as u64)),
+                node_config(&chain, id, Seed(seed).child("node", id as u64)),
                 Box::new(store),
                 now_ns,
             )
@@ -164,8 +173,8 @@ impl Net {
     }
 
     pub fn restart(&mut self, id: NodeId) {
-        let cfg = NodeConfig::genesis_node(
-            self.chain.clone(),
+        let cfg = node_config(
+            &self.chain,
             id,
             Seed(self.seed).child("node-restart", id as u64),
         );
