@@ -373,3 +373,59 @@ fn access_keys_groups_and_rate_limits() {
         assert_eq!(code(&r), None, "{r:?}");
     });
 }
+
+#[test]
+fn accounts_unseal_and_a_payment_followed_to_committed() {
+    use stegosim_node::api::message::{CreateAccount, Payment, TxStatus, Unseal};
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path(), 0);
+    let token = token(dir.path());
+    rt().block_on(async {
+        let mut c = Client::connect(&node.url, &token).await.unwrap();
+        // Account 1 holds the genesis funds and starts sealed after... it was just created at
+        // the first start, so it is unsealed now; seal and unseal it with the dev password.
+        let m = c.call(RequestKind::AccountsInfo, None).await.unwrap();
+        let ServerKind::AccountsInfo(a) = m.kind else { panic!("{m:?}") };
+        assert!(a.accounts.contains_key("1"), "{a:?}");
+        let _ = c.call(RequestKind::Seal, Some("1")).await.unwrap();
+        let m = c.call(RequestKind::BalanceInfo, Some("1")).await.unwrap();
+        assert_eq!(code(&m), Some(ErrorCode::AccountSealed), "{m:?}");
+        let m = c.call(RequestKind::Unseal(Unseal { password: "wrong".into() }), Some("1")).await.unwrap();
+        assert_eq!(code(&m), Some(ErrorCode::InvalidPassword), "{m:?}");
+        let m = c.call(RequestKind::Unseal(Unseal { password: "dev".into() }), Some("1")).await.unwrap();
+        assert!(matches!(m.kind, ServerKind::Unsealed), "{m:?}");
+        let m = c.call(RequestKind::BalanceInfo, Some("1")).await.unwrap();
+        let ServerKind::BalanceInfo(b) = m.kind else { panic!("{m:?}") };
+        assert!(b.available >= 1_000_000 * 1_000_000, "genesis funds: {b:?}");
+
+        // A second account receives a payment.
+        let m = c.call(RequestKind::CreateAccount(CreateAccount { password: "pw2".into() }), None).await.unwrap();
+        assert!(matches!(m.kind, ServerKind::AccountCreated), "{m:?}");
+        let id2 = m.account_id.clone().unwrap();
+        let m = c.call(RequestKind::AccountInfo, Some(&id2)).await.unwrap();
+        let ServerKind::AccountInfo(k) = m.kind else { panic!("{m:?}") };
+        let pay = Payment {
+            recipient: k.account_pkey.clone(),
+            amount: 1_234_567,
+            payment_fee: 1000,
+            comment: "e2e".into(),
+            locked_timestamp: None,
+            with_certificate: false,
+        };
+        let m = c.call(RequestKind::Payment(pay), Some("1")).await.unwrap();
+        let ServerKind::TransactionCreated(tx) = m.kind else { panic!("{m:?}") };
+        let hash = tx.tx_hash.clone();
+        for want in [TxStatus::Accepted, TxStatus::Prepared, TxStatus::Committed] {
+            let h = hash.clone();
+            c.notification(
+                move |m| matches!(&m.kind, ServerKind::TransactionStatus(s) if s.tx_hash == h && s.status == want),
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("transaction {hash} never reached {want:?}: {e}"));
+        }
+        let m = c.call(RequestKind::BalanceInfo, Some(&id2)).await.unwrap();
+        let ServerKind::BalanceInfo(b) = m.kind else { panic!("{m:?}") };
+        assert_eq!(b.current, 1_234_567);
+    });
+}
