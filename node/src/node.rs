@@ -1024,6 +1024,15 @@ impl Node {
             self.request_sync(from);
             return;
         }
+        if v.epoch < self.chain.epoch()
+            || (v.epoch == self.chain.epoch() && v.offset < self.chain.offset())
+        {
+            // The voter waits for a block we already have (it missed it, e.g. behind a
+            // partition): without help it waits forever once the others moved on to the
+            // macro block, so send it what it misses.
+            self.on_sync_request(from, v.epoch, v.offset);
+            return;
+        }
         if v.epoch != self.chain.epoch()
             || v.offset != self.chain.offset()
             || v.last_block != self.chain.tip_hash()
@@ -1133,6 +1142,14 @@ impl Node {
         }
         let h = b.hash();
         self.macro_state.proposals.insert(h, b.clone());
+        if round > self.macro_state.round && self.chain.epoch_full() {
+            // A valid proposal for a later round: the others moved on while this node was
+            // down or cut off. Round timers alone never realign (each round waits longer),
+            // so join their round.
+            self.macro_state.round = round;
+            self.macro_state.round_started_ns = self.now_ns;
+            self.macro_state.proposed = false;
+        }
         if round != self.macro_state.round || self.macro_state.prevoted.contains(&round) {
             self.check_macro_votes(h);
             return;
