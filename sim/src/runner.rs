@@ -21,7 +21,9 @@ use stegosim_node::rng::{Seed, Stream};
 use crate::cluster::{Cluster, DriverEvent, Msg};
 use crate::des::net::{DropReason, LinkOptions};
 use crate::des::{Engine, Fired};
-use crate::scenario::{self, Draw, Expect, Located, NodeRef, Scenario, StatusName, Step, Workload};
+use crate::scenario::{
+    self, Draw, Expect, Located, NodeEvents, NodeRef, Scenario, StatusName, Step, Workload,
+};
 use crate::time::{SECOND_NS, format_ns};
 use crate::trace::Trace;
 use crate::wallet::{Wallet, named_key};
@@ -114,9 +116,9 @@ impl std::fmt::Debug for RunOptions<'_> {
     }
 }
 
-impl RunOptions<'_> {
+impl<'p> RunOptions<'p> {
     /// Seed `seed` on the `des` engine, trace hashed only.
-    pub fn seed(seed: u64) -> RunOptions<'static> {
+    pub fn seed(seed: u64) -> RunOptions<'p> {
         RunOptions {
             seed,
             engine: EngineKind::Des,
@@ -364,6 +366,8 @@ struct Runner<'a> {
     resubmitting: bool,
     /// Highest committed epoch when the last fault step ran.
     epoch_at_last_fault: u64,
+    /// With `node_events = "first"`: the facts already traced (kind, hash, epoch, offset).
+    traced_facts: BTreeSet<(u8, Hash, u64, u32)>,
 }
 
 fn status_name(s: &TxStatus) -> &'static str {
@@ -576,6 +580,7 @@ impl<'a> Runner<'a> {
             payments: 0,
             resubmitting: false,
             epoch_at_last_fault: 0,
+            traced_facts: BTreeSet::new(),
         };
         r.handle_events(events);
         Ok(r)
@@ -635,6 +640,15 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Whether to trace a fact every node reports: always with `node_events = "all"`, only
+    /// the first time with `"first"`.
+    fn first_fact(&mut self, kind: u8, hash: Hash, epoch: u64, offset: u32) -> bool {
+        match self.scenario.trace.node_events {
+            NodeEvents::All => true,
+            NodeEvents::First => self.traced_facts.insert((kind, hash, epoch, offset)),
+        }
+    }
+
     fn node_event(&mut self, node: NodeId, event: Event, relayed: Option<Box<Transaction>>) {
         let t = self.t();
         match event {
@@ -647,6 +661,9 @@ impl<'a> Runner<'a> {
                 transactions,
             } => {
                 self.micro_hashes.insert(hash);
+                if !self.first_fact(0, hash, epoch, offset) {
+                    return;
+                }
                 let leader = self.key_json(&leader);
                 self.trace.emit(t, Some(node), "micro_block_prepared", |l| {
                     l.u64("epoch", epoch)
@@ -678,6 +695,10 @@ impl<'a> Runner<'a> {
                 hash,
                 transactions,
             } => {
+                self.check_macro_agreement(node, epoch, hash);
+                if !self.first_fact(1, hash, epoch, 0) {
+                    return;
+                }
                 self.trace
                     .emit(t, Some(node), "macro_block_committed", |l| {
                         l.u64("epoch", epoch)
@@ -685,7 +706,6 @@ impl<'a> Runner<'a> {
                             .str("hash", &hash.to_string())
                             .u64("transactions", transactions as u64)
                     });
-                self.check_macro_agreement(node, epoch, hash);
             }
             Event::ViewChange {
                 epoch,
@@ -702,6 +722,20 @@ impl<'a> Runner<'a> {
             }
             Event::TransactionStatus { tx_hash, status } => {
                 let name = status_name(&status);
+                self.tx_status(tx_hash, name);
+                let (kind, epoch, offset) = match &status {
+                    TxStatus::Accepted => (2, 0, 0),
+                    TxStatus::Rejected { .. } => (3, 0, 0),
+                    TxStatus::Prepared { epoch, offset } => (4, *epoch, *offset),
+                    TxStatus::Rollback { epoch, offset } => (5, *epoch, *offset),
+                    TxStatus::Committed { epoch } => (6, *epoch, 0),
+                    TxStatus::Conflicted { epoch, offset } => {
+                        (7, *epoch, offset.unwrap_or(u32::MAX))
+                    }
+                };
+                if !self.first_fact(kind, tx_hash, epoch, offset) {
+                    return;
+                }
                 let tx_name = self.txs.get(&tx_hash).and_then(|r| r.name.clone());
                 self.trace
                     .emit(t, Some(node), "transaction_status", |mut l| {
@@ -725,7 +759,6 @@ impl<'a> Runner<'a> {
                             TxStatus::Accepted => l,
                         }
                     });
-                self.tx_status(tx_hash, name);
             }
             Event::Restake {
                 tx_hash,

@@ -277,7 +277,7 @@ impl<M: Clone> Engine<M> {
     }
 
     /// When the next queued event is due (stale timers included).
-    pub fn peek_time_ns(&self) -> Option<u64> {
+    pub fn peek_time_ns(&mut self) -> Option<u64> {
         self.queue.peek_time_ns()
     }
 

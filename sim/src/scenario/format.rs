@@ -47,6 +47,31 @@ pub struct ScenarioFile {
     /// A fault mix drawn from the seed (TigerBeetle's swarm testing).
     #[serde(default)]
     pub swarm: Option<Spanned<SwarmSpec>>,
+    /// What the trace holds.
+    #[serde(default)]
+    pub trace: TraceSpec,
+}
+
+/// What the trace holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSpec {
+    /// Lines for facts every node reports (`micro_block_prepared`, `macro_block_committed`,
+    /// `transaction_status`): `"all"` writes every node's line, `"first"` only the first
+    /// node's line for each block or status (for large networks).
+    #[serde(default)]
+    pub node_events: NodeEvents,
+}
+
+/// Which nodes' lines the trace keeps for facts every node reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeEvents {
+    /// Every node's line.
+    #[default]
+    All,
+    /// Only the first node's line per block or status.
+    First,
 }
 
 fn default_seed() -> u64 {

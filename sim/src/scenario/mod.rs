@@ -18,7 +18,8 @@ use toml::Spanned;
 use crate::des::clock::CLOCK_DRIFT_PPM_MAX;
 use crate::des::net::{Latency, LinkOptions};
 pub use format::{
-    Draw, Expect, InvariantsSpec, LatencySpec, NodeRef, StatusName, Step, SwarmSpec, Workload,
+    Draw, Expect, InvariantsSpec, LatencySpec, NodeEvents, NodeRef, StatusName, Step, SwarmSpec,
+    TraceSpec, Workload,
 };
 
 /// Largest number of nodes in one scenario.
@@ -97,6 +98,8 @@ pub struct Scenario {
     pub invariants: InvariantsSpec,
     /// Seed-chosen faults, if any.
     pub swarm: Option<Located<SwarmSpec>>,
+    /// What the trace holds.
+    pub trace: TraceSpec,
 }
 
 /// Line and column (1-based) of byte `offset` in `text`.
@@ -165,8 +168,20 @@ fn refine_span(text: &str, message: &str, span: std::ops::Range<usize>) -> std::
     let Some(key) = rest.split('`').next() else {
         return span;
     };
+    // The span may cover only the table's header: search from it to the next header.
+    let start = span.start.min(text.len());
+    let after_header = text[start..]
+        .find('\n')
+        .map_or(text.len(), |i| start + i + 1);
+    let end = text[after_header..]
+        .match_indices('\n')
+        .map(|(i, _)| after_header + i + 1)
+        .find(|&i| text[i..].trim_start().starts_with('['))
+        .unwrap_or(text.len())
+        .max(span.end.min(text.len()));
     let cx = Ctx { file: "", text };
-    cx.key(key, span)
+    let found = cx.key(key, start..end);
+    if found.start == start { span } else { found }
 }
 
 /// Converts a latency spec to the engine's model.
@@ -430,6 +445,7 @@ fn check(cx: &Ctx<'_>, f: format::ScenarioFile) -> Result<Scenario, ScenarioErro
         expectations,
         invariants: f.invariants,
         swarm,
+        trace: f.trace,
     })
 }
 
