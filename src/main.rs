@@ -3,6 +3,9 @@
 //! - `stegosim run [FILE] [--seed N] [--engine des] [--out DIR]`: runs a scenario file (the
 //!   built-in `quickstart` without FILE), shows progress, writes `DIR/trace.jsonl` and
 //!   `DIR/summary.json`, and exits non-zero when an expectation or invariant fails.
+//! - `stegosim sweep FILE --seeds A..B [--jobs N] [--shard K/N] [--check-determinism]`:
+//!   runs a scenario over a half-open range of seeds (this shard's share of it), writes
+//!   JUnit XML, exits non-zero when any seed fails.
 //! - `stegosim bench ring --nodes N`: the engine's ring benchmark; prints the
 //!   simulated-to-wall-time ratio last.
 
@@ -15,6 +18,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stegosim_sim::runner::{EngineKind, Outcome, Progress, RunOptions};
 use stegosim_sim::scenario::{self, Scenario};
+use stegosim_sim::sweep::{SeedRange, Shard};
 use stegosim_sim::time::format_ns;
 
 /// Simulation and load-testing harness for a Stegos-style proof-of-stake network.
@@ -29,6 +33,8 @@ struct Cli {
 enum Command {
     /// Run a scenario file in the simulator (the built-in quickstart without FILE).
     Run(RunArgs),
+    /// Run a scenario over many seeds (in parallel, optionally one shard of the range).
+    Sweep(SweepArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -51,6 +57,27 @@ struct RunArgs {
     out: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+struct SweepArgs {
+    /// The scenario file.
+    file: PathBuf,
+    /// Seeds to run: a half-open range A..B.
+    #[arg(long)]
+    seeds: SeedRange,
+    /// Worker threads (default: the machine's cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Run only shard K of N of the range (K = 0..N-1): every N-th seed from the K-th.
+    #[arg(long)]
+    shard: Option<Shard>,
+    /// Run each seed twice; a different trace hash fails the seed.
+    #[arg(long)]
+    check_determinism: bool,
+    /// Output folder for junit.xml (default: out/<scenario>-sweep).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Bench {
     /// Each node sends 64 bytes to its neighbour every 10 simulated ms over 1-10 ms links,
@@ -69,6 +96,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Sweep(args) => sweep(args),
         Command::Bench {
             bench: Bench::Ring { nodes, seconds },
         } => bench_ring(nodes, seconds),
@@ -248,6 +276,84 @@ fn print_summary(o: &Outcome, out: &Path, wall: std::time::Duration, reproduce: 
     } else {
         let _ = writeln!(s, "passed");
     }
+}
+
+fn sweep(args: SweepArgs) -> Result<ExitCode> {
+    let (scenario, label) = load_scenario(Some(&args.file))?;
+    let shard = args.shard.unwrap_or_default();
+    let seeds = stegosim_sim::sweep::shard_seeds(args.seeds, shard);
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("out").join(format!("{}-sweep", scenario.name)));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(seeds.len() as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} seeds  {msg}")
+            .expect("the template is valid"),
+    );
+    let failed = std::sync::atomic::AtomicU64::new(0);
+    let started = wall_now();
+    let results =
+        stegosim_sim::sweep::sweep(&scenario, &seeds, jobs, args.check_determinism, &|r| {
+            bar.inc(1);
+            if !r.passed {
+                let n = failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                bar.set_message(format!("{n} failed"));
+            }
+        });
+    let wall = started.elapsed();
+    bar.finish_and_clear();
+    let prefix = format!("stegosim run {label} --seed ");
+    let xml = stegosim_sim::sweep::junit_xml(&scenario.name, &prefix, &results);
+    let junit = out.join("junit.xml");
+    std::fs::write(&junit, xml).with_context(|| format!("cannot write {}", junit.display()))?;
+    let bad: Vec<_> = results.iter().filter(|r| !r.passed).collect();
+    println!(
+        "{}: {} seeds ({}..{}, shard {}/{}) in {:.2?} wall on {jobs} threads: {} passed, {} failed",
+        scenario.name,
+        results.len(),
+        args.seeds.start,
+        args.seeds.end,
+        shard.index,
+        shard.count,
+        wall,
+        results.len() - bad.len(),
+        bad.len()
+    );
+    for r in &bad {
+        let why = if let Some(e) = &r.error {
+            e.clone()
+        } else if let Some(h) = &r.nondeterministic {
+            format!("not deterministic: trace {} then {h}", r.trace_hash)
+        } else if let Some(f) = &r.failure {
+            format!(
+                "{} at {}: {} ({})",
+                f.kind,
+                format_ns(f.t_ns),
+                f.name,
+                f.detail
+            )
+        } else {
+            "failed".into()
+        };
+        println!("  seed {}: {why}", r.seed);
+        println!("    reproduce with: {prefix}{}", r.seed);
+    }
+    println!("  wrote {}", junit.display());
+    Ok(if bad.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn bench_ring(nodes: u32, seconds: u64) -> Result<ExitCode> {

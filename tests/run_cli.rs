@@ -136,3 +136,40 @@ fn bench_ring_prints_the_ratio_last() {
     assert!(last.ends_with('x'), "{stdout}");
     assert!(last.trim_end_matches('x').parse::<f64>().unwrap() > 0.0);
 }
+
+#[test]
+fn sweep_runs_a_shard_writes_junit_and_checks_determinism() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/quickstart.toml");
+    let out = stegosim(
+        &[
+            "sweep",
+            file,
+            "--seeds",
+            "10..16",
+            "--shard",
+            "1/2",
+            "--jobs",
+            "2",
+            "--check-determinism",
+            "--out",
+            "sw",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let xml = std::fs::read_to_string(dir.path().join("sw/junit.xml")).unwrap();
+    assert!(xml.contains("tests=\"3\" failures=\"0\""), "{xml}");
+    for seed in [11, 13, 15] {
+        assert!(xml.contains(&format!("name=\"seed {seed}\"")), "{xml}");
+    }
+    assert!(!xml.contains("name=\"seed 10\""), "{xml}");
+
+    let bad = stegosim(&["sweep", file, "--seeds", "5..5"], dir.path());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("half-open range"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

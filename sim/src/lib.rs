@@ -18,6 +18,7 @@
 //! - [`trace`]: the JSON-lines trace and its running BLAKE3 hash.
 //! - [`wallet`]: payments from the genesis-funded account.
 //! - [`sigcache`]: a signature-check cache shared by all nodes of a run.
+//! - [`sweep`]: one scenario over many seeds, threaded and sharded, with JUnit XML.
 //! - [`bench`]: the ring benchmark of the engine alone.
 //! - [`time`]: durations as scenario files write them.
 //!
@@ -29,6 +30,7 @@ pub mod des;
 pub mod runner;
 pub mod scenario;
 pub mod sigcache;
+pub mod sweep;
 pub mod time;
 pub mod trace;
 pub mod wallet;
