@@ -24,6 +24,8 @@
 //!
 //! See `sim/README.md` for the trace format and `scenarios/README.md` for scenario files.
 
+#![warn(missing_docs)]
+
 pub mod bench;
 pub mod cluster;
 pub mod des;
