@@ -1336,7 +1336,7 @@ impl<'a> Runner<'a> {
                 }
                 self.fault_line(None, "set_network", |mut l| {
                     if let Some(lat) = latency {
-                        l = l.str("latency", &format!("{lat:?}"));
+                        l = l.json("latency", &latency_json(lat));
                     }
                     if let Some(p) = loss {
                         l = l.f64("loss", *p);
@@ -2024,6 +2024,25 @@ fn exp_interval(w: &mut WorkloadState) -> u64 {
     let u = w.rng.unit_f64();
     let secs = -(1.0 - u).ln() / w.rate_per_s;
     ((secs * SECOND_NS as f64) as u64).max(1)
+}
+
+/// A latency model as trace JSON: `{"distribution":"uniform","min_ns":..,"max_ns":..}`.
+fn latency_json(l: &scenario::LatencySpec) -> serde_json::Value {
+    use scenario::LatencySpec;
+    match *l {
+        LatencySpec::Constant { value } => {
+            serde_json::json!({"distribution": "constant", "value_ns": value.ns})
+        }
+        LatencySpec::Uniform { min, max } => {
+            serde_json::json!({"distribution": "uniform", "min_ns": min.ns, "max_ns": max.ns})
+        }
+        LatencySpec::Exponential { min, mean, max } => serde_json::json!({
+            "distribution": "exponential",
+            "min_ns": min.ns,
+            "mean_ns": mean.ns,
+            "max_ns": max.ns,
+        }),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
