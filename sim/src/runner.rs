@@ -988,21 +988,32 @@ impl<'a> Runner<'a> {
             .ok_or_else(|| "the leader's key belongs to no node".into())
     }
 
-    /// Resolves a list (with "rest" standing for every node not in `others`).
-    fn resolve_list(
-        &mut self,
-        refs: &[NodeRef],
-        others: &BTreeSet<NodeId>,
-    ) -> Result<BTreeSet<NodeId>, String> {
-        let mut out = BTreeSet::new();
-        for r in refs {
-            if *r == NodeRef::Rest {
-                out.extend((0..self.scenario.nodes).filter(|n| !others.contains(n)));
-            } else {
-                out.insert(self.resolve(r)?);
+    /// Resolves lists of nodes together: each reference is resolved once (so `"random"` is
+    /// drawn once), and `"rest"` stands for every node no list names.
+    fn resolve_groups(&mut self, groups: &[&[NodeRef]]) -> Result<Vec<BTreeSet<NodeId>>, String> {
+        let mut sets = Vec::with_capacity(groups.len());
+        let mut with_rest = Vec::new();
+        let mut named = BTreeSet::new();
+        for (i, g) in groups.iter().enumerate() {
+            let mut set = BTreeSet::new();
+            for r in g.iter() {
+                if *r == NodeRef::Rest {
+                    with_rest.push(i);
+                } else {
+                    let id = self.resolve(r)?;
+                    set.insert(id);
+                    named.insert(id);
+                }
             }
+            sets.push(set);
         }
-        Ok(out)
+        let rest: Vec<NodeId> = (0..self.scenario.nodes)
+            .filter(|n| !named.contains(n))
+            .collect();
+        for i in with_rest {
+            sets[i].extend(rest.iter().copied());
+        }
+        Ok(sets)
     }
 
     fn step_error(&mut self, step: &Located<Step>, node: Option<NodeId>, why: &str) {
@@ -1162,31 +1173,14 @@ impl<'a> Runner<'a> {
                 });
             }
             Step::Partition { groups, .. } => {
-                let mut resolved: Vec<BTreeSet<NodeId>> = Vec::new();
-                // Named nodes first, so "rest" means the nodes no group names.
-                let mut named = BTreeSet::new();
-                for g in groups {
-                    for r in g.iter().filter(|r| **r != NodeRef::Rest) {
-                        match self.resolve(r) {
-                            Ok(id) => {
-                                named.insert(id);
-                            }
-                            Err(why) => {
-                                self.step_error(step, None, &why);
-                                return Ok(());
-                            }
-                        }
+                let lists: Vec<&[NodeRef]> = groups.iter().map(Vec::as_slice).collect();
+                let resolved = match self.resolve_groups(&lists) {
+                    Ok(r) => r,
+                    Err(why) => {
+                        self.step_error(step, None, &why);
+                        return Ok(());
                     }
-                }
-                for g in groups {
-                    match self.resolve_list(g, &named) {
-                        Ok(set) => resolved.push(set),
-                        Err(why) => {
-                            self.step_error(step, None, &why);
-                            return Ok(());
-                        }
-                    }
-                }
+                };
                 for (i, a) in resolved.iter().enumerate() {
                     for (j, b) in resolved.iter().enumerate() {
                         if i == j {
@@ -1208,26 +1202,12 @@ impl<'a> Runner<'a> {
                 self.fault_line(None, "partition", |l| l.json("groups", &groups_json));
             }
             Step::Cut { from, to, .. } => {
-                let mut named_from = BTreeSet::new();
-                let mut named_to = BTreeSet::new();
-                for (list, set) in [(from, &mut named_from), (to, &mut named_to)] {
-                    for r in list.iter().filter(|r| **r != NodeRef::Rest) {
-                        match self.resolve(r) {
-                            Ok(id) => {
-                                set.insert(id);
-                            }
-                            Err(why) => {
-                                self.step_error(step, None, &why);
-                                return Ok(());
-                            }
-                        }
+                let (f, t) = match self.resolve_groups(&[from, to]) {
+                    Ok(mut r) => {
+                        let t = r.pop().expect("two lists");
+                        (r.pop().expect("two lists"), t)
                     }
-                }
-                let f = self.resolve_list(from, &named_to);
-                let t = self.resolve_list(to, &named_from);
-                let (f, t) = match (f, t) {
-                    (Ok(f), Ok(t)) => (f, t),
-                    (Err(why), _) | (_, Err(why)) => {
+                    Err(why) => {
                         self.step_error(step, None, &why);
                         return Ok(());
                     }
@@ -1310,15 +1290,16 @@ impl<'a> Runner<'a> {
                 let mut links = 0u64;
                 match (from, to) {
                     (Some(f), Some(t)) => {
-                        let empty = BTreeSet::new();
-                        let (fs, ts) =
-                            match (self.resolve_list(f, &empty), self.resolve_list(t, &empty)) {
-                                (Ok(a), Ok(b)) => (a, b),
-                                (Err(why), _) | (_, Err(why)) => {
-                                    self.step_error(step, None, &why);
-                                    return Ok(());
-                                }
-                            };
+                        let (fs, ts) = match self.resolve_groups(&[f, t]) {
+                            Ok(mut r) => {
+                                let t = r.pop().expect("two lists");
+                                (r.pop().expect("two lists"), t)
+                            }
+                            Err(why) => {
+                                self.step_error(step, None, &why);
+                                return Ok(());
+                            }
+                        };
                         for &x in &fs {
                             for &y in &ts {
                                 if x != y {
