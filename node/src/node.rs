@@ -1031,6 +1031,27 @@ impl Node {
             // partition): without help it waits forever once the others moved on to the
             // macro block, so send it what it misses.
             self.on_sync_request(from, v.epoch, v.offset);
+            if v.epoch == self.chain.epoch() {
+                let ours = match v.offset {
+                    0 => self.chain.last_macro().hash(),
+                    o => self.chain.micros[o as usize - 1].hash(),
+                };
+                if ours != v.last_block {
+                    // Its tip is not on our chain: it is on a fork, which may win by view
+                    // although it is shorter. Ask for its blocks so fork choice can decide.
+                    self.request_sync(from);
+                }
+            }
+            return;
+        }
+        if v.epoch == self.chain.epoch()
+            && v.offset == self.chain.offset()
+            && v.last_block != self.chain.tip_hash()
+        {
+            // Same height, different tip: the voter is on another fork (left behind by a
+            // one-way partition, say). Its blocks decide by view which fork wins; without
+            // asking, neither side ever learns of the other and both wait forever.
+            self.request_sync(from);
             return;
         }
         if v.epoch != self.chain.epoch()
