@@ -216,3 +216,14 @@ converge_within = "80s"
         assert!(o.passed, "seed {seed}: {:?}", o.first_failure);
     }
 }
+
+/// Swarm seeds that found forks nobody resolved: after a one-way cut, two groups held
+/// different tips at the same height (seeds 231, 420) or one group a shorter fork with a
+/// higher view (seed 772), each waiting for the other's votes, which each side ignored. Nodes
+/// now ask a voter on another fork for its blocks, so fork choice can decide.
+#[test]
+fn swarm_seeds_that_found_fork_stalls_now_pass() {
+    for seed in [231, 420, 772] {
+        assert_passes("swarm", seed);
+    }
+}
