@@ -1,8 +1,9 @@
 //! `stegosim`: one program, many verbs (see README.md).
 //!
 //! Each subcommand lives in its own module under `src/cmd/`; this file only parses the
-//! command line and dispatches. Exit codes: 0 success, 1 a failure the command reports (a
-//! failed check, a bad input file), 2 bad command-line usage (clap's own).
+//! command line and dispatches. Exit codes: 0 success; 1 a failure the command reports (a
+//! failed expectation or invariant, a frame that does not decode); 2 bad usage: clap's own,
+//! and for the simulator's commands a bad scenario file.
 
 mod cmd;
 
@@ -20,6 +21,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a scenario file in the simulator (the built-in quickstart without FILE).
+    Run(cmd::sim::RunArgs),
+    /// Run a scenario over many seeds (in parallel, optionally one shard of the range).
+    Sweep(cmd::sim::SweepArgs),
     /// Encode or decode API frames (base64 of IV + AES-128-CTR of the JSON), e.g. to read a
     /// packet capture.
     Frame(cmd::frame::FrameArgs),
@@ -27,11 +32,19 @@ enum Command {
     Node(cmd::node::NodeArgs),
     /// Manage access keys of a node's API (groups and rate limits).
     Access(cmd::access::AccessArgs),
+    /// Benchmarks that print ratios.
+    Bench {
+        #[command(subcommand)]
+        bench: cmd::sim::Bench,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => cmd::sim::run(args),
+        Command::Sweep(args) => cmd::sim::sweep(args),
+        Command::Bench { bench } => cmd::sim::bench(bench),
         Command::Frame(args) => cmd::frame::run(args),
         Command::Node(args) => cmd::node::run_node(args),
         Command::Access(args) => cmd::access::run(args),

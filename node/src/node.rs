@@ -1248,11 +1248,24 @@ impl Node {
             self.request_sync(from);
             return;
         }
-        if v.epoch == self.chain.epoch() && v.offset < self.chain.offset() {
-            // The voter waits for a block we have (it missed or popped it): send it our
-            // epoch. Otherwise it learns of it only from a later block, and none comes while
-            // the rest of us wait for it in the macro-block BFT.
+        if v.epoch < self.chain.epoch()
+            || (v.epoch == self.chain.epoch() && v.offset < self.chain.offset())
+        {
+            // The voter waits for a block we already have (it missed it, e.g. behind a
+            // partition): without help it waits forever once the others moved on to the
+            // macro block, so send it what it misses.
             self.on_sync_request(from, v.epoch, v.offset);
+            if v.epoch == self.chain.epoch() {
+                let ours = match v.offset {
+                    0 => self.chain.last_macro().hash(),
+                    o => self.chain.micros[o as usize - 1].hash(),
+                };
+                if ours != v.last_block {
+                    // Its tip is not on our chain: it is on a fork, which may win by view
+                    // although it is shorter. Ask for its blocks so fork choice can decide.
+                    self.request_sync(from);
+                }
+            }
             return;
         }
         if v.epoch == self.chain.epoch()
@@ -1371,6 +1384,14 @@ impl Node {
         }
         let h = b.hash();
         self.macro_state.proposals.insert(h, b.clone());
+        if round > self.macro_state.round && self.chain.epoch_full() {
+            // A valid proposal for a later round: the others moved on while this node was
+            // down or cut off. Round timers alone never realign (each round waits longer),
+            // so join their round.
+            self.macro_state.round = round;
+            self.macro_state.round_started_ns = self.now_ns;
+            self.macro_state.proposed = false;
+        }
         if round != self.macro_state.round || self.macro_state.prevoted.contains(&round) {
             self.check_macro_votes(h);
             return;

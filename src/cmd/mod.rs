@@ -3,3 +3,4 @@
 pub mod access;
 pub mod frame;
 pub mod node;
+pub mod sim;
