@@ -33,6 +33,10 @@ impl Drop for NodeProcess {
 /// Starts `stegosim node` on `port` (0: any free port, read back from its standard error,
 /// so parallel tests never race for a port) and waits until the API accepts connections.
 fn start(dir: &Path, port: u16) -> NodeProcess {
+    start_with(dir, port, &[])
+}
+
+fn start_with(dir: &Path, port: u16, extra: &[&str]) -> NodeProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stegosim"))
         .args([
             "node",
@@ -43,6 +47,7 @@ fn start(dir: &Path, port: u16) -> NodeProcess {
             "--strikes-max",
             "3",
         ])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -294,6 +299,17 @@ fn restart_on_the_same_data_dir_keeps_the_chain() {
                 );
                 tokio::time::sleep(Duration::from_millis(300)).await;
             };
+            // A second account with a balance, to find again after the restart.
+            let m = c
+                .call(
+                    RequestKind::CreateAccount(stegosim_node::api::message::CreateAccount {
+                        password: "pw2".into(),
+                    }),
+                    None,
+                )
+                .await
+                .unwrap();
+            assert!(matches!(m.kind, ServerKind::AccountCreated), "{m:?}");
             (s, macro_hash(&mut c, 1).await)
         })
     };
@@ -310,6 +326,49 @@ fn restart_on_the_same_data_dir_keeps_the_chain() {
             before.epoch
         );
         assert_eq!(macro_hash(&mut c, 1).await, hash, "the same chain");
+        // Accounts are still there, sealed after the restart, and open with their passwords.
+        let m = c.call(RequestKind::AccountsInfo, None).await.unwrap();
+        let ServerKind::AccountsInfo(a) = m.kind else {
+            panic!("{m:?}")
+        };
+        assert!(
+            a.accounts.contains_key("1") && a.accounts.contains_key("2"),
+            "{a:?}"
+        );
+        let m = c.call(RequestKind::BalanceInfo, Some("1")).await.unwrap();
+        assert_eq!(
+            code(&m),
+            Some(ErrorCode::AccountSealed),
+            "accounts start sealed: {m:?}"
+        );
+        let m = c
+            .call(
+                RequestKind::Unseal(stegosim_node::api::message::Unseal {
+                    password: "dev".into(),
+                }),
+                Some("1"),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(m.kind, ServerKind::Unsealed), "{m:?}");
+        let m = c.call(RequestKind::BalanceInfo, Some("1")).await.unwrap();
+        let ServerKind::BalanceInfo(b) = m.kind else {
+            panic!("{m:?}")
+        };
+        assert!(
+            b.current >= 1_000_000 * 1_000_000,
+            "the genesis funds are still there: {b:?}"
+        );
+        let m = c
+            .call(
+                RequestKind::Unseal(stegosim_node::api::message::Unseal {
+                    password: "pw2".into(),
+                }),
+                Some("2"),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(m.kind, ServerKind::Unsealed), "{m:?}");
     });
 }
 
@@ -427,5 +486,51 @@ fn accounts_unseal_and_a_payment_followed_to_committed() {
         let m = c.call(RequestKind::BalanceInfo, Some(&id2)).await.unwrap();
         let ServerKind::BalanceInfo(b) = m.kind else { panic!("{m:?}") };
         assert_eq!(b.current, 1_234_567);
+    });
+}
+
+#[test]
+fn connection_cap_refuses_with_a_reason_and_genesis_password_is_honoured() {
+    use stegosim_node::api::message::Unseal;
+    let dir = tempfile::tempdir().unwrap();
+    let node = start_with(
+        dir.path(),
+        0,
+        &["--connections-max", "2", "--genesis-password", "s3cret"],
+    );
+    let token = token(dir.path());
+    rt().block_on(async {
+        let mut a = Client::connect(&node.url, &token).await.unwrap();
+        let mut b = Client::connect(&node.url, &token).await.unwrap();
+        status(&mut a).await;
+        status(&mut b).await;
+        let mut c = Client::connect(&node.url, &token).await.unwrap();
+        let err = c.recv().await.unwrap_err().to_string();
+        assert!(
+            err.contains("1013") && err.contains("too many connections"),
+            "{err}"
+        );
+        // Account 1 was sealed under the given password.
+        let _ = a.call(RequestKind::Seal, Some("1")).await.unwrap();
+        let m = a
+            .call(
+                RequestKind::Unseal(Unseal {
+                    password: "dev".into(),
+                }),
+                Some("1"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(code(&m), Some(ErrorCode::InvalidPassword), "{m:?}");
+        let m = a
+            .call(
+                RequestKind::Unseal(Unseal {
+                    password: "s3cret".into(),
+                }),
+                Some("1"),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(m.kind, ServerKind::Unsealed), "{m:?}");
     });
 }

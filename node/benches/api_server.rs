@@ -167,6 +167,7 @@ fn main() {
             validators: 1,
             limits: Default::default(),
             access_file: None,
+            genesis_password: "dev".into(),
         };
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(stegosim_node::server::devnet::run(

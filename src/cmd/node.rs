@@ -34,6 +34,10 @@ pub struct NodeArgs {
     /// Nodes of the local network (genesis validators of the dev chain).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     validators: u32,
+    /// Password of account "1" of node 0, which holds the genesis funds (set at the first
+    /// start of a data directory).
+    #[arg(long, default_value = "dev", value_name = "PASSWORD")]
+    genesis_password: String,
     /// Access keys file (default DIR/access.toml; see `stegosim access`).
     #[arg(long, value_name = "FILE")]
     access_file: Option<PathBuf>,
@@ -49,6 +53,10 @@ pub struct NodeArgs {
     /// Bad frames before a connection is closed.
     #[arg(long, default_value_t = ServerLimits::default().strikes_max)]
     strikes_max: u32,
+    /// Notifications queued for one slow connection before they are dropped (and counted in
+    /// a `lagged` notification).
+    #[arg(long, default_value_t = ServerLimits::default().notifications_queued_max)]
+    notifications_queued_max: usize,
     /// More log output (-v: info, -vv: debug, -vvv: trace).
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -97,9 +105,10 @@ pub fn run_node(args: NodeArgs) -> Result<ExitCode> {
             in_flight_max: args.in_flight_max,
             frame_bytes_max: args.frame_bytes_max,
             strikes_max: args.strikes_max.max(1),
-            ..ServerLimits::default()
+            notifications_queued_max: args.notifications_queued_max.max(1),
         },
         access_file: args.access_file,
+        genesis_password: args.genesis_password,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

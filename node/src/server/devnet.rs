@@ -47,6 +47,8 @@ pub struct DevnetConfig {
     pub limits: ServerLimits,
     /// Access file (default `DIR/access.toml`).
     pub access_file: Option<PathBuf>,
+    /// Password of account "1" of node 0 (the genesis funds) at the first start.
+    pub genesis_password: String,
 }
 
 /// What a started network tells its caller.
@@ -157,7 +159,10 @@ pub async fn run(
         let i = i as u32;
         let store = DiskStore::open(&cfg.data_dir.join(format!("node-{i}.redb")))
             .map_err(|e| e.to_string())?;
-        let node_cfg = NodeConfig::genesis_node(chain.clone(), i, os_seed());
+        let mut node_cfg = NodeConfig::genesis_node(chain.clone(), i, os_seed());
+        if i == 0 {
+            node_cfg.wallet.genesis_account_password = Some(cfg.genesis_password.clone());
+        }
         let node = Node::new(node_cfg, Box::new(store), clock.now_ns())
             .map_err(|e| format!("node {i}: {e}"))?;
         let (tx, rx) = mpsc::unbounded_channel();

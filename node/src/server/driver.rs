@@ -74,13 +74,18 @@ fn route(node: &mut Node, peers: &dyn PeerOut, conns: &Connections) {
                     let _ = sink.replies.send(msg);
                 }
             }
-            Output::Broadcast(msg) => {
-                for sink in lock(conns).values().filter(|s| s.wallet) {
-                    if sink.notifications.try_send(msg.clone()).is_err() {
-                        sink.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
+            Output::Broadcast(msg) => broadcast(conns, &msg),
+        }
+    }
+}
+
+/// Queues a wallet notification for every connection allowed to see it; a connection whose
+/// queue is full loses it, and the loss is counted (its writer sends `lagged` with the count
+/// before its next message).
+pub fn broadcast(conns: &Connections, msg: &ServerMessage) {
+    for sink in lock(conns).values().filter(|s| s.wallet) {
+        if sink.notifications.try_send(msg.clone()).is_err() {
+            sink.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -131,4 +136,49 @@ pub async fn run(
         route(&mut node, peers.as_ref(), &conns);
     }
     node
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::message::{ServerKind, ServerMessage};
+
+    #[test]
+    fn a_full_notification_queue_drops_and_counts_and_skips_non_wallet_keys() {
+        let conns: Connections = Default::default();
+        let (reply_tx, _reply_rx) = mpsc::unbounded_channel();
+        let (slow_tx, mut slow_rx) = mpsc::channel(2);
+        let (node_tx, mut node_rx) = mpsc::channel(8);
+        let slow = ConnSink {
+            replies: reply_tx.clone(),
+            notifications: slow_tx,
+            dropped: Arc::new(AtomicU64::new(0)),
+            wallet: true,
+        };
+        let node_only = ConnSink {
+            replies: reply_tx,
+            notifications: node_tx,
+            dropped: Arc::new(AtomicU64::new(0)),
+            wallet: false,
+        };
+        let dropped = slow.dropped.clone();
+        conns.lock().unwrap().insert(1, slow);
+        conns.lock().unwrap().insert(2, node_only);
+        let msg = ServerMessage::new(ServerKind::Sealed);
+        for _ in 0..5 {
+            broadcast(&conns, &msg);
+        }
+        assert_eq!(
+            dropped.load(Ordering::Relaxed),
+            3,
+            "two fit the queue, three are counted as dropped"
+        );
+        assert!(
+            slow_rx.try_recv().is_ok() && slow_rx.try_recv().is_ok() && slow_rx.try_recv().is_err()
+        );
+        assert!(
+            node_rx.try_recv().is_err(),
+            "a key without the wallet group sees no wallet notification"
+        );
+    }
 }
