@@ -48,6 +48,12 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
+    /// The waiting transaction `hash`.
+    pub fn get(&self, hash: &Hash) -> Option<&Transaction> {
+        let seq = self.by_hash.get(hash)?;
+        self.queue.get(seq).map(|(_, tx)| tx)
+    }
+
     /// Inputs claimed by waiting transactions.
     pub fn claimed(&self) -> &BTreeMap<Hash, Hash> {
         &self.claimed

@@ -44,6 +44,13 @@ pub enum DriverEvent {
         /// The restake transaction, for `Event::Restake`.
         relayed: Option<Box<Transaction>>,
     },
+    /// An API response or notification to the scenario's client of `node`.
+    Api {
+        /// Which node answered.
+        node: NodeId,
+        /// The message.
+        msg: stegosim_node::api::message::ServerMessage,
+    },
     /// The node asked for its timer at the same instant too often (see [`TIMER_REFIRES_MAX`]).
     TimerStall {
         /// Which node.
@@ -62,6 +69,8 @@ pub struct Cluster {
     nodes: Vec<Option<Node>>,
     /// Each node's store, kept across crashes.
     stores: Vec<MemStore>,
+    /// Whether the scenario's client has used the API (then wallet notifications are traced).
+    pub api_client: bool,
     /// How many times each node has been started.
     incarnations: Vec<u32>,
     /// Signature checks shared by all nodes.
@@ -88,6 +97,7 @@ impl Cluster {
             nodes: (0..count).map(|_| None).collect(),
             stores: (0..count).map(|_| MemStore::new()).collect(),
             incarnations: vec![0; count as usize],
+            api_client: false,
             sigs: Arc::new(SigCache::new()),
             by_key: BTreeMap::new(),
             refires: vec![(u64::MAX, 0); count as usize],
@@ -260,9 +270,15 @@ impl Cluster {
                         last_tx = Some(msg);
                     }
                 }
-                // No simulated client speaks the API yet (scenario `api` steps are to come):
-                // replies and wallet notifications have no one to go to.
-                Output::Reply { .. } | Output::Broadcast(_) => {}
+                // The scenario's API client: every reply, and wallet notifications once the
+                // scenario has spoken to the API (so scenarios without `api` steps keep their
+                // traces).
+                Output::Reply { msg, .. } => out.push(DriverEvent::Api { node: id, msg }),
+                Output::Broadcast(msg) => {
+                    if self.api_client {
+                        out.push(DriverEvent::Api { node: id, msg });
+                    }
+                }
                 Output::Event(event) => {
                     let relayed = match (&event, &last_tx) {
                         (Event::Restake { tx_hash, .. }, Some(m)) => match &**m {

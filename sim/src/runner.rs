@@ -267,6 +267,9 @@ pub struct Outcome {
     pub trace: Option<Vec<String>>,
 }
 
+/// The connection id of the scenario's API client on every node.
+const API_CONN: u64 = 1;
+
 /// Runs `scenario` with `options`.
 pub fn run<'a>(scenario: &'a Scenario, options: RunOptions<'a>) -> Result<Outcome, RunError> {
     let mut r = Runner::new(scenario, options)?;
@@ -368,6 +371,13 @@ struct Runner<'a> {
     epoch_at_last_fault: u64,
     /// With `node_events = "first"`: the facts already traced (kind, hash, epoch, offset).
     traced_facts: BTreeSet<(u8, Hash, u64, u32)>,
+    /// Id of the next API request the scenario's client sends.
+    next_api_id: u64,
+    /// API requests waiting for their response: id -> (scenario line, expected type, name
+    /// of the transaction it creates).
+    api_pending: BTreeMap<u64, (usize, Option<String>, Option<String>)>,
+    /// Results of `api` steps with `expect`, in the order they were decided.
+    api_results: Vec<CheckResult>,
 }
 
 fn status_name(s: &TxStatus) -> &'static str {
@@ -581,6 +591,9 @@ impl<'a> Runner<'a> {
             resubmitting: false,
             epoch_at_last_fault: 0,
             traced_facts: BTreeSet::new(),
+            next_api_id: 0,
+            api_pending: BTreeMap::new(),
+            api_results: Vec::new(),
         };
         r.handle_events(events);
         Ok(r)
@@ -621,6 +634,7 @@ impl<'a> Runner<'a> {
                     event,
                     relayed,
                 } => self.node_event(node, event, relayed),
+                DriverEvent::Api { node, msg } => self.api_message(node, msg),
                 DriverEvent::TimerStall { node } => {
                     self.counts.timer_stalls += 1;
                     let t = self.t();
@@ -631,6 +645,94 @@ impl<'a> Runner<'a> {
         if self.events.capacity() < events.capacity() {
             self.events = events;
         }
+    }
+
+    /// A response or wallet notification to the scenario's API client: traced; a response
+    /// to an `api` step with `expect` decides that expectation.
+    fn api_message(&mut self, node: NodeId, msg: stegosim_node::api::message::ServerMessage) {
+        let t = self.t();
+        let error = match &msg.kind {
+            stegosim_node::api::message::ServerKind::Error(e) => Some(e.error.clone()),
+            _ => None,
+        };
+        let kind = if msg.id == 0 {
+            "notification"
+        } else {
+            "api_response"
+        };
+        let type_name = msg.type_name();
+        // The message itself, as the API sends it (a simulated fact: no wall time in it
+        // except `local_timestamp`, which is the node's virtual clock).
+        let mut body = Vec::new();
+        msg.to_json(&mut body);
+        let body = String::from_utf8(body).unwrap_or_default();
+        self.trace.emit(t, Some(node), kind, |l| {
+            l.str("type", type_name).raw("message", &body)
+        });
+        if msg.id == 0 {
+            return;
+        }
+        let Some((line, expect, name)) = self.api_pending.remove(&msg.id) else {
+            return;
+        };
+        if let (Some(n), stegosim_node::api::message::ServerKind::TransactionCreated(created)) =
+            (&name, &msg.kind)
+        {
+            self.follow_api_transaction(node, n, &created.tx_hash);
+        }
+        let Some(want) = expect else { return };
+        let held = type_name == want;
+        let result = CheckResult {
+            name: format!("api request at line {line} answers {want}"),
+            line: Some(line),
+            held,
+            t_ns: t,
+            detail: match &error {
+                Some(e) => format!("answered {type_name}: {e}"),
+                None => format!("answered {type_name}"),
+            },
+        };
+        self.trace.emit(t, None, "expectation", |l| {
+            l.str("name", &result.name)
+                .u64("line", line as u64)
+                .bool("held", held)
+                .u64("decided_t_ns", t)
+                .str("detail", &result.detail)
+        });
+        if !held {
+            self.fail("expectation", &result);
+        }
+        self.api_results.push(result);
+    }
+
+    /// Follows a transaction an `api` step created under `name`, as a `pay` step's payment:
+    /// statuses, resubmission, `tx_status` expectations, the terminal-status invariant.
+    fn follow_api_transaction(&mut self, node: NodeId, name: &str, tx_hash: &str) {
+        let Ok(hash) = tx_hash.parse::<Hash>() else {
+            return;
+        };
+        let tx = self
+            .cluster
+            .node(node)
+            .and_then(|n| n.mempool().get(&hash).cloned());
+        let at_ns = self.t();
+        if let Some(tx) = tx {
+            self.counts.transactions.submitted += 1;
+            self.txs.insert(
+                hash,
+                TxRecord {
+                    name: Some(name.to_string()),
+                    tx,
+                    progress_ns: at_ns,
+                    resubmits: 0,
+                    status: "submitted",
+                    terminal: false,
+                },
+            );
+        }
+        self.named
+            .insert(name.to_string(), Named::Submitted { hash, at_ns });
+        self.schedule_tx_deadlines(name, at_ns);
     }
 
     fn key_json(&self, key: &PublicKey) -> String {
@@ -1087,6 +1189,47 @@ impl<'a> Runner<'a> {
                         }
                     }
                 }
+            }
+            Step::Api {
+                node,
+                request,
+                expect,
+                name,
+                ..
+            } => {
+                let Some(id) = single(self, node) else {
+                    return Ok(());
+                };
+                let mut req = match scenario::api_request(request) {
+                    Ok(r) => r,
+                    Err(why) => {
+                        self.step_error(step, Some(id), &why);
+                        return Ok(());
+                    }
+                };
+                self.next_api_id += 1;
+                req.id = self.next_api_id;
+                self.api_pending
+                    .insert(req.id, (step.line, expect.clone(), name.clone()));
+                self.cluster.api_client = true;
+                let t = self.t();
+                let type_name = req.type_name();
+                self.trace.emit(t, Some(id), "api_request", |l| {
+                    l.u64("line", step.line as u64)
+                        .u64("id", req.id)
+                        .str("type", type_name)
+                        .opt_str("account_id", req.account_id.as_deref())
+                });
+                let mut events = std::mem::take(&mut self.events);
+                let ran = self
+                    .cluster
+                    .with_node(&mut self.engine, id, &mut events, |n, now| {
+                        n.handle_request(now, API_CONN, req)
+                    });
+                if ran.is_none() {
+                    self.step_error(step, Some(id), "the node is down");
+                }
+                self.handle_events(events);
             }
             Step::PopMicroBlock { node, .. } => {
                 let Some(id) = single(self, node) else {
@@ -1965,6 +2108,22 @@ impl<'a> Runner<'a> {
                 ExpState::Pending => unreachable!("every expectation is decided at the end"),
             })
             .collect();
+        let mut expectations = expectations;
+        expectations.extend(self.api_results.iter().cloned());
+        // An `api` step with `expect` whose response never came fails.
+        for (id, (line, expect, _)) in std::mem::take(&mut self.api_pending) {
+            if let Some(want) = expect {
+                let result = CheckResult {
+                    name: format!("api request at line {line} answers {want}"),
+                    line: Some(line),
+                    held: false,
+                    t_ns: t,
+                    detail: format!("no response to request {id} by the end"),
+                };
+                self.fail("expectation", &result);
+                expectations.push(result);
+            }
+        }
         let passed = self.first_failure.is_none();
         let c = &counts;
         self.trace.emit(t, None, "run_finished", |l| {

@@ -101,3 +101,27 @@ fn every_shipped_scenario_loads() {
         assert_eq!(s.name, *name);
     }
 }
+
+#[test]
+fn an_api_step_with_a_bad_request_names_its_line_and_the_problem() {
+    // HEAD is 5 lines, then a blank line; the step's table starts on line 7.
+    let unknown = format!(
+        "{HEAD}\n[[step]]\nat = \"1s\"\naction = \"api\"\nrequest = {{ type = \"no_such_request\" }}\n"
+    );
+    let e = error(&unknown);
+    assert!(e.line.is_some_and(|l| (7..=10).contains(&l)), "{e}");
+    assert!(e.to_string().contains("no_such_request"), "{e}");
+    let missing = format!(
+        "{HEAD}\n[[step]]\nat = \"1s\"\naction = \"api\"\nrequest = {{ type = \"stake\", account_id = \"1\" }}\n"
+    );
+    let e = error(&missing);
+    assert!(
+        e.to_string().contains("amount"),
+        "the missing field is named: {e}"
+    );
+    let bad_expect = format!(
+        "{HEAD}\n[[step]]\nat = \"1s\"\naction = \"api\"\nrequest = {{ type = \"status_info\" }}\nexpect = \"status\"\n"
+    );
+    let e = error(&bad_expect);
+    assert!(e.to_string().contains("not a response type"), "{e}");
+}

@@ -291,6 +291,26 @@ pub enum Step {
         #[serde(default)]
         name: Option<String>,
     },
+    /// Send any API request as a client of `node`, as the WebSocket API spells it:
+    /// `request = { type = "stake", account_id = "1", amount = 5000000, payment_fee = 1000 }`.
+    /// The response is traced (`api_response`); with `expect`, a response of another `type`
+    /// fails the run (e.g. `expect = "transaction_created"`, or `"error"` for a refusal).
+    Api {
+        /// When.
+        at: Duration,
+        /// The node whose API is called.
+        #[serde(default = "node_zero")]
+        node: NodeRef,
+        /// The request, as a table (its `type` and fields; `id` is set by the runner).
+        request: toml::Table,
+        /// The response `type` that must come back.
+        #[serde(default)]
+        expect: Option<String>,
+        /// A name for the transaction the request creates (`transaction_created`), so that
+        /// `tx_status` expectations can follow it like a `pay` step's payment.
+        #[serde(default)]
+        name: Option<String>,
+    },
     /// Revert the last micro block of `node` (the API's `pop_micro_block`).
     PopMicroBlock {
         /// When.
@@ -404,6 +424,7 @@ impl Step {
     pub fn at(&self) -> Duration {
         match self {
             Step::Pay { at, .. }
+            | Step::Api { at, .. }
             | Step::PopMicroBlock { at, .. }
             | Step::SetRestaking { at, .. }
             | Step::Restake { at, .. }
@@ -422,6 +443,7 @@ impl Step {
     pub fn action(&self) -> &'static str {
         match self {
             Step::Pay { .. } => "pay",
+            Step::Api { .. } => "api",
             Step::PopMicroBlock { .. } => "pop_micro_block",
             Step::SetRestaking { .. } => "set_restaking",
             Step::Restake { .. } => "restake",

@@ -557,6 +557,12 @@ fn check_probability(name: &str, p: Option<f64>) -> Result<(), String> {
     }
 }
 
+/// The API request an `api` step's table spells, checked as the node's server checks it.
+pub fn api_request(table: &toml::Table) -> Result<stegosim_node::api::message::Request, String> {
+    let json = serde_json::to_vec(table).map_err(|e| format!("request: {e}"))?;
+    stegosim_node::api::message::Request::from_json(&json).map_err(|e| format!("request: {e}"))
+}
+
 fn check_step(
     step: &Step,
     nodes: &NodeChecker,
@@ -581,6 +587,27 @@ fn check_step(
             if let Some(n) = name {
                 if !tx_names.insert(n.clone()) {
                     return Err(format!("name {n:?} is already used by another payment"));
+                }
+            }
+            Ok(())
+        }
+        Step::Api {
+            node,
+            request,
+            expect,
+            name,
+            ..
+        } => {
+            nodes.single(node, picked, true)?;
+            api_request(request)?;
+            if let Some(n) = name {
+                if !tx_names.insert(n.clone()) {
+                    return Err(format!("name {n:?} is already used by another transaction"));
+                }
+            }
+            if let Some(t) = expect {
+                if !stegosim_node::api::message::ServerKind::TYPE_NAMES.contains(&t.as_str()) {
+                    return Err(format!("expect: {t:?} is not a response type of the API"));
                 }
             }
             Ok(())
