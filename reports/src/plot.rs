@@ -110,6 +110,11 @@ fn secs(ns: u64) -> f64 {
 /// partitions and cuts purple, clock drift yellow; failed checks as red vertical lines.
 pub fn chain_timeline(run: &SimRun) -> Result<String, Error> {
     let rows = run.nodes.clamp(1, TIMELINE_ROWS_MAX);
+    let validators = if run.validators == 0 {
+        run.nodes
+    } else {
+        run.validators
+    };
     let end_s = secs(run.summary.duration_ns).max(1e-3);
     let height = 90 + 26 * rows.max(4);
     // Node 0 on top.
@@ -118,7 +123,7 @@ pub fn chain_timeline(run: &SimRun) -> Result<String, Error> {
         let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(70)
+            .y_label_area_size(95)
             .build_cartesian_2d(0f64..end_s, -0.5f64..(rows as f64 - 0.5))
             .map_err(err)?;
         chart
@@ -128,7 +133,12 @@ pub fn chain_timeline(run: &SimRun) -> Result<String, Error> {
             .y_label_formatter(&|v| {
                 let r = v.round();
                 if (v - r).abs() < 1e-6 && r >= 0.0 && r < rows as f64 {
-                    format!("node {}", rows - 1 - r as u32)
+                    let n = rows - 1 - r as u32;
+                    if n >= validators {
+                        format!("node {n} (obs.)")
+                    } else {
+                        format!("node {n}")
+                    }
                 } else {
                     String::new()
                 }
