@@ -46,7 +46,7 @@ p.note { color: #555; margin: 4px 0 8px; font-size: 14px; }
 table { border-collapse: collapse; font-size: 14px; }
 td, th { padding: 3px 10px; border-bottom: 1px solid #e5e7eb; text-align: left; vertical-align: top; }
 th { background: #f0f2f5; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.bad td { color: #b3261e; }
 .ok { color: #1e8e3e; font-weight: 600; }
 .fail { color: #c5221f; font-weight: 700; }
@@ -94,9 +94,9 @@ fn figure(out: &mut String, key: &str, value: &str, tone: Tone) {
 }
 
 fn section(out: &mut String, id: &str, title: &str, note: &str, body: &str) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<section id=\"{id}\"><h2>{}</h2><p class=\"note\">{}</p>{body}</section>\n",
+        "<section id=\"{id}\"><h2>{}</h2><p class=\"note\">{}</p>{body}</section>",
         escape(title),
         escape(note)
     );
@@ -451,9 +451,9 @@ pub fn render(runs: &[SimRun]) -> Result<String, Error> {
         _ => format!("stegosim report: {} runs", runs.len()),
     };
     let mut out = String::new();
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>",
         escape(&title)
     );
     if runs.len() > 1 {

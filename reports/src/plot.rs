@@ -11,6 +11,8 @@ use crate::sim::{SimRun, TX_STATUSES};
 pub const WIDTH_PX: u32 = 1160;
 /// Rows the chain timeline draws at most (one per node); more nodes are summarised.
 pub const TIMELINE_ROWS_MAX: u32 = 40;
+/// Columns the timeline's micro-block ticks are thinned to (about one per pixel).
+const TICK_COLUMNS: u64 = 1000;
 /// Nodes whose chain height is drawn at most.
 pub const HEIGHT_SERIES_MAX: usize = 12;
 /// Time buckets of the status and drop plots.
@@ -110,6 +112,7 @@ fn secs(ns: u64) -> f64 {
 /// partitions and cuts purple, clock drift yellow; failed checks as red vertical lines.
 pub fn chain_timeline(run: &SimRun) -> Result<String, Error> {
     let rows = run.nodes.clamp(1, TIMELINE_ROWS_MAX);
+    let end_ns = run.summary.duration_ns.max(1);
     let validators = if run.validators == 0 {
         run.nodes
     } else {
@@ -196,15 +199,25 @@ pub fn chain_timeline(run: &SimRun) -> Result<String, Error> {
             .enumerate()
             .filter(|(n, _)| shown(*n as u32))
             .flat_map(|(n, c)| {
-                c.micro.iter().map(move |(t, ..)| {
-                    PathElement::new(
-                        vec![
-                            (secs(*t), y(n as u32) - 0.22),
-                            (secs(*t), y(n as u32) + 0.22),
-                        ],
-                        MICRO.stroke_width(1),
-                    )
-                })
+                // One tick per pixel column at most: a long run stays a small page.
+                let mut column_last = u64::MAX;
+                c.micro
+                    .iter()
+                    .filter(move |(t, ..)| {
+                        let column = *t * TICK_COLUMNS / end_ns;
+                        let fresh = column != column_last;
+                        column_last = column;
+                        fresh
+                    })
+                    .map(move |(t, ..)| {
+                        PathElement::new(
+                            vec![
+                                (secs(*t), y(n as u32) - 0.22),
+                                (secs(*t), y(n as u32) + 0.22),
+                            ],
+                            MICRO.stroke_width(1),
+                        )
+                    })
             })
             .collect();
         if !micro.is_empty() {
@@ -349,7 +362,7 @@ pub fn chain_height(run: &SimRun) -> Result<String, Error> {
             chart
                 .draw_series(LineSeries::new(points, color.stroke_width(2)))
                 .map_err(err)?;
-            legend.push((String::from(format!("node {n}")), Mark::HLine(color)));
+            legend.push((format!("node {n}"), Mark::HLine(color)));
         }
         Ok(())
     })
@@ -468,7 +481,7 @@ pub fn dropped(run: &SimRun) -> Result<String, Error> {
                 base[b] += c;
             }
             chart.draw_series(bars).map_err(err)?;
-            legend.push((String::from(reason.clone()), Mark::Box(color.to_rgba())));
+            legend.push((reason.clone(), Mark::Box(color.to_rgba())));
         }
         Ok(())
     })

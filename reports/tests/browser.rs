@@ -3,9 +3,12 @@
 //! message) when no Chromium is on PATH; CI installs Debian's `chromium` (scripts/test.sh).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use stegosim_reports::{SimRun, html};
+
+/// Seconds one browser run may take.
+const BROWSER_SECONDS_MAX: u64 = 120;
 
 /// Browsers tried, in order.
 const BROWSERS: [&str; 4] = [
@@ -56,7 +59,8 @@ fn ink(png_path: &Path) -> (f64, u32, u32) {
 /// lines Chromium logged.
 fn screenshot(browser: &Path, page: &Path, png_path: &Path) -> (f64, String) {
     let profile = tempfile::tempdir().unwrap();
-    let output = Command::new(browser)
+    let log_path = profile.path().join("stderr.log");
+    let mut child = Command::new(browser)
         .args([
             "--headless",
             "--no-sandbox",
@@ -74,13 +78,30 @@ fn screenshot(browser: &Path, page: &Path, png_path: &Path) -> (f64, String) {
         .arg(format!("--screenshot={}", png_path.display()))
         .arg("--window-size=1280,2000")
         .arg(format!("file://{}", page.display()))
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()))
+        .spawn()
         .expect("the browser starts");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    // A hung browser fails the test instead of hanging the suite.
+    let deadline = std::time::Duration::from_secs(BROWSER_SECONDS_MAX);
+    let mut waited = std::time::Duration::ZERO;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if waited >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the browser did not finish within {BROWSER_SECONDS_MAX} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += std::time::Duration::from_millis(100);
+    };
+    let stderr = std::fs::read_to_string(&log_path).unwrap_or_default();
     assert!(
         png_path.is_file(),
         "no screenshot; browser exit {:?}, stderr:\n{stderr}",
-        output.status
+        status
     );
     (ink(png_path).0, stderr)
 }
