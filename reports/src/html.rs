@@ -134,6 +134,19 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
         c.transactions.committed,
         c.transactions.submitted
     );
+    if let Some(g) = run.longest_gap.filter(|g| g.len_ns() > 3_000_000_000) {
+        let _ = write!(
+            out,
+            "<p>Longest stretch without a new block: {} from {}{}</p>",
+            fmt_s(g.len_ns()),
+            fmt_s(g.from_ns),
+            run.notable
+                .iter()
+                .find(|n| n.bad && n.t_ns >= g.from_ns && n.t_ns <= g.to_ns)
+                .map(|n| format!(" (during it: {} at {})", escape(&n.what), fmt_s(n.t_ns)))
+                .unwrap_or_default()
+        );
+    }
     if let Some(f) = &s.first_failure {
         let _ = write!(
             out,
