@@ -32,6 +32,9 @@ enum Command {
     Node(cmd::node::NodeArgs),
     /// Manage access keys of a node's API (groups and rate limits).
     Access(cmd::access::AccessArgs),
+    /// HTML page and Markdown summary of simulation runs (folders with summary.json and
+    /// trace.jsonl).
+    Report(cmd::report::ReportArgs),
     /// Benchmarks that print ratios.
     Bench {
         #[command(subcommand)]
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Frame(args) => cmd::frame::run(args),
         Command::Node(args) => cmd::node::run_node(args),
         Command::Access(args) => cmd::access::run(args),
+        Command::Report(args) => cmd::report::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,4 +3,5 @@
 pub mod access;
 pub mod frame;
 pub mod node;
+pub mod report;
 pub mod sim;

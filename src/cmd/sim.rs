@@ -35,6 +35,9 @@ pub struct RunArgs {
     /// Output folder for trace.jsonl and summary.json (default: out/<scenario>-<seed>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also write the report of the run: DIR/report.html and DIR/report.md.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -160,6 +163,10 @@ fn run_inner(args: RunArgs) -> Result<ExitCode> {
     )
     .with_context(|| format!("cannot write {}", summary_path.display()))?;
     print_summary(&outcome, &out, wall, &reproduce);
+    if let Some(dir) = &args.report {
+        let (html, md) = stegosim_reports::write_report_dir(&out, dir)?;
+        println!("  report {} and {}", html.display(), md.display());
+    }
     Ok(if outcome.passed {
         ExitCode::SUCCESS
     } else {
@@ -180,7 +187,48 @@ fn summary_json(o: &Outcome, reproduce: &str) -> serde_json::Value {
         "invariants": o.invariants,
         "first_failure": o.first_failure,
         "reproduce": reproduce,
+        "stegosim_version": env!("CARGO_PKG_VERSION"),
+        "finished_at": utc_now_rfc3339(),
+        "host": host_name(),
     })
+}
+
+/// The wall-clock time as RFC 3339 UTC (seconds), for `finished_at` in summary.json: it
+/// says when the run happened and never reaches the trace or its hash.
+#[allow(clippy::disallowed_methods)]
+fn utc_now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
+/// The machine's host name, for `host` in summary.json ("unknown" when it cannot be read).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn print_summary(o: &Outcome, out: &Path, wall: std::time::Duration, reproduce: &str) {

@@ -1,0 +1,488 @@
+//! The plots, as inline SVG strings drawn by `plotters` (its SVG backend writes into a
+//! `String`; text is left to the browser's fonts).
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::Error;
+use crate::sim::{SimRun, TX_STATUSES};
+
+/// Width of every plot, in CSS pixels.
+pub const WIDTH_PX: u32 = 1160;
+/// Rows the chain timeline draws at most (one per node); more nodes are summarised.
+pub const TIMELINE_ROWS_MAX: u32 = 40;
+/// Columns the timeline's micro-block ticks are thinned to (about one per pixel).
+const TICK_COLUMNS: u64 = 1000;
+/// Nodes whose chain height is drawn at most.
+pub const HEIGHT_SERIES_MAX: usize = 12;
+/// Time buckets of the status and drop plots.
+pub const BUCKETS: usize = 120;
+
+const MICRO: RGBColor = RGBColor(70, 120, 180);
+const MACRO: RGBColor = RGBColor(20, 60, 40);
+const VIEW: RGBColor = RGBColor(235, 140, 0);
+const REVERT: RGBColor = RGBColor(215, 25, 28);
+const CRASH: RGBColor = RGBColor(90, 90, 90);
+const CUT: RGBColor = RGBColor(150, 80, 200);
+const DRIFT: RGBColor = RGBColor(220, 190, 0);
+const FAIL: RGBColor = RGBColor(215, 25, 28);
+
+fn font(size: u32) -> TextStyle<'static> {
+    TextStyle::from(("sans-serif", size).into_font()).color(&BLACK)
+}
+
+fn err<E: std::fmt::Display>(e: E) -> Error {
+    Error::Plot(e.to_string())
+}
+
+/// Width of the legend column right of each plot.
+const LEGEND_PX: u32 = 170;
+
+/// A legend entry's symbol.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    /// A filled box (areas, shaded spans, bars).
+    Box(RGBAColor),
+    /// A vertical tick of this stroke width.
+    VLine(RGBAColor, u32),
+    /// A horizontal line (series, failed-check lines).
+    HLine(RGBAColor),
+    /// A filled triangle.
+    Triangle(RGBAColor),
+    /// A cross.
+    Cross(RGBAColor),
+}
+
+type Legend = Vec<(String, Mark)>;
+
+/// Draws into a fresh SVG string of `WIDTH_PX` x `height_px`: `draw` gets the plot's area
+/// and fills the legend, which is drawn in a column on the right.
+fn svg(
+    height_px: u32,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>, &mut Legend) -> Result<(), Error>,
+) -> Result<String, Error> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (WIDTH_PX, height_px)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let (plot_area, legend_area) = root.split_horizontally(WIDTH_PX - LEGEND_PX);
+        let mut legend = Legend::new();
+        draw(&plot_area, &mut legend)?;
+        for (i, (label, mark)) in legend.iter().enumerate() {
+            let y = 24 + 22 * i as i32;
+            let x = 12;
+            match *mark {
+                Mark::Box(c) => legend_area
+                    .draw(&Rectangle::new([(x, y - 7), (x + 16, y + 7)], c.filled()))
+                    .map_err(err)?,
+                Mark::VLine(c, w) => legend_area
+                    .draw(&PathElement::new(
+                        vec![(x + 8, y - 8), (x + 8, y + 8)],
+                        c.stroke_width(w),
+                    ))
+                    .map_err(err)?,
+                Mark::HLine(c) => legend_area
+                    .draw(&PathElement::new(
+                        vec![(x, y), (x + 16, y)],
+                        c.stroke_width(3),
+                    ))
+                    .map_err(err)?,
+                Mark::Triangle(c) => legend_area
+                    .draw(&TriangleMarker::new((x + 8, y), 7, c.filled()))
+                    .map_err(err)?,
+                Mark::Cross(c) => legend_area
+                    .draw(&Cross::new((x + 8, y), 6, c.stroke_width(3)))
+                    .map_err(err)?,
+            }
+            legend_area
+                .draw(&Text::new(label.clone(), (x + 26, y - 8), font(14)))
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(out)
+}
+
+fn secs(ns: u64) -> f64 {
+    ns as f64 / 1e9
+}
+
+/// Chain timeline: one row per node; micro blocks as ticks, macro blocks as tall dark
+/// bars, view changes as orange triangles, reverts as red crosses; crashes shaded grey,
+/// partitions and cuts purple, clock drift yellow; failed checks as red vertical lines.
+pub fn chain_timeline(run: &SimRun) -> Result<String, Error> {
+    let rows = run.nodes.clamp(1, TIMELINE_ROWS_MAX);
+    let end_ns = run.summary.duration_ns.max(1);
+    let validators = if run.validators == 0 {
+        run.nodes
+    } else {
+        run.validators
+    };
+    let end_s = secs(run.summary.duration_ns).max(1e-3);
+    let height = 90 + 26 * rows.max(4);
+    // Node 0 on top.
+    let y = |n: u32| (rows - 1 - n) as f64;
+    svg(height, |root, legend| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(95)
+            .build_cartesian_2d(0f64..end_s, -0.5f64..(rows as f64 - 0.5))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(rows as usize + 1)
+            .y_label_formatter(&|v| {
+                let r = v.round();
+                if (v - r).abs() < 1e-6 && r >= 0.0 && r < rows as f64 {
+                    let n = rows - 1 - r as u32;
+                    if n >= validators {
+                        format!("node {n} (obs.)")
+                    } else {
+                        format!("node {n}")
+                    }
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("simulated time (s)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(font(13))
+            .axis_desc_style(font(14))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(err)?;
+
+        let shown = |n: u32| n < rows;
+        let legend_span = |what: &str| -> Option<RGBColor> {
+            if what == "crash" {
+                Some(CRASH)
+            } else if what == "partition" || what == "cut" {
+                Some(CUT)
+            } else if what.starts_with("clock drift") {
+                Some(DRIFT)
+            } else {
+                None
+            }
+        };
+        for (label, color) in [
+            ("crashed", CRASH),
+            ("partitioned / cut", CUT),
+            ("clock drift", DRIFT),
+        ] {
+            let rects: Vec<_> = run
+                .spans
+                .iter()
+                .filter(|s| legend_span(&s.what) == Some(color))
+                .flat_map(|s| {
+                    s.nodes.iter().filter(|n| shown(**n)).map(move |n| {
+                        Rectangle::new(
+                            [
+                                (secs(s.from_ns), y(*n) - 0.46),
+                                (secs(s.to_ns), y(*n) + 0.46),
+                            ],
+                            color.mix(0.28).filled(),
+                        )
+                    })
+                })
+                .collect();
+            if !rects.is_empty() {
+                chart.draw_series(rects).map_err(err)?;
+                legend.push((String::from(label), Mark::Box(color.mix(0.4))));
+            }
+        }
+
+        let micro: Vec<_> = run
+            .chains
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| shown(*n as u32))
+            .flat_map(|(n, c)| {
+                // One tick per pixel column at most: a long run stays a small page.
+                let mut column_last = u64::MAX;
+                c.micro
+                    .iter()
+                    .filter(move |(t, ..)| {
+                        let column = *t * TICK_COLUMNS / end_ns;
+                        let fresh = column != column_last;
+                        column_last = column;
+                        fresh
+                    })
+                    .map(move |(t, ..)| {
+                        PathElement::new(
+                            vec![
+                                (secs(*t), y(n as u32) - 0.22),
+                                (secs(*t), y(n as u32) + 0.22),
+                            ],
+                            MICRO.stroke_width(1),
+                        )
+                    })
+            })
+            .collect();
+        if !micro.is_empty() {
+            chart.draw_series(micro).map_err(err)?;
+            legend.push((String::from("micro block"), Mark::VLine(MICRO.to_rgba(), 1)));
+        }
+        let macros: Vec<_> = run
+            .chains
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| shown(*n as u32))
+            .flat_map(|(n, c)| {
+                c.macro_blocks.iter().map(move |(t, _)| {
+                    PathElement::new(
+                        vec![(secs(*t), y(n as u32) - 0.4), (secs(*t), y(n as u32) + 0.4)],
+                        MACRO.stroke_width(3),
+                    )
+                })
+            })
+            .collect();
+        if !macros.is_empty() {
+            chart.draw_series(macros).map_err(err)?;
+            legend.push((String::from("macro block"), Mark::VLine(MACRO.to_rgba(), 3)));
+        }
+        let views: Vec<_> = run
+            .chains
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| shown(*n as u32))
+            .flat_map(|(n, c)| {
+                c.view_changes.iter().map(move |(t, _)| {
+                    TriangleMarker::new((secs(*t), y(n as u32) + 0.3), 6, VIEW.filled())
+                })
+            })
+            .collect();
+        if !views.is_empty() {
+            chart.draw_series(views).map_err(err)?;
+            legend.push((String::from("view change"), Mark::Triangle(VIEW.to_rgba())));
+        }
+        let reverts: Vec<_> = run
+            .chains
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| shown(*n as u32))
+            .flat_map(|(n, c)| {
+                c.reverts.iter().map(move |(t, ..)| {
+                    Cross::new((secs(*t), y(n as u32)), 7, REVERT.stroke_width(3))
+                })
+            })
+            .collect();
+        if !reverts.is_empty() {
+            chart.draw_series(reverts).map_err(err)?;
+            legend.push((String::from("revert"), Mark::Cross(REVERT.to_rgba())));
+        }
+        let failed: Vec<_> = run
+            .checks
+            .iter()
+            .filter(|c| !c.3)
+            .map(|(t, ..)| {
+                PathElement::new(
+                    vec![(secs(*t), -0.5), (secs(*t), rows as f64 - 0.5)],
+                    FAIL.stroke_width(2),
+                )
+            })
+            .collect();
+        if !failed.is_empty() {
+            chart.draw_series(failed).map_err(err)?;
+            legend.push((String::from("failed check"), Mark::HLine(FAIL.to_rgba())));
+        }
+        Ok(())
+    })
+}
+
+/// Chain height over time per node: epoch plus the fraction of the epoch's micro blocks,
+/// so a stall is a flat line and a revert a step down.
+pub fn chain_height(run: &SimRun) -> Result<String, Error> {
+    let end_s = secs(run.summary.duration_ns).max(1e-3);
+    let per_epoch = run
+        .chains
+        .iter()
+        .flat_map(|c| c.micro.iter().map(|m| m.2 + 1))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let series: Vec<Vec<(f64, f64)>> = run
+        .chains
+        .iter()
+        .take(HEIGHT_SERIES_MAX)
+        .map(|c| {
+            // Merge the node's micro blocks, reverts and macro blocks in time order.
+            let mut points: Vec<(u64, f64)> = Vec::new();
+            points.extend(
+                c.micro
+                    .iter()
+                    .map(|(t, e, o, _)| (*t, *e as f64 + (*o + 1) as f64 / (per_epoch + 1.0))),
+            );
+            points.extend(
+                c.reverts
+                    .iter()
+                    .map(|(t, e, o)| (*t, *e as f64 + *o as f64 / (per_epoch + 1.0))),
+            );
+            points.extend(c.macro_blocks.iter().map(|(t, e)| (*t, *e as f64 + 1.0)));
+            points.sort_by_key(|p| p.0);
+            let mut out = Vec::with_capacity(points.len() * 2);
+            let mut last = 0.0;
+            out.push((0.0, 0.0));
+            for (t, h) in points {
+                out.push((secs(t), last));
+                out.push((secs(t), h));
+                last = h;
+            }
+            out.push((end_s, last));
+            out
+        })
+        .collect();
+    let top = series
+        .iter()
+        .flatten()
+        .map(|p| p.1)
+        .fold(1.0f64, f64::max)
+        .ceil();
+    svg(340, |root, legend| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..end_s, 0f64..top)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("simulated time (s)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_desc("epoch")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(font(13))
+            .axis_desc_style(font(14))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(err)?;
+        for (n, points) in series.into_iter().enumerate() {
+            let color = Palette99::pick(n).to_rgba();
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                .map_err(err)?;
+            legend.push((format!("node {n}"), Mark::HLine(color)));
+        }
+        Ok(())
+    })
+}
+
+/// Colour of a transaction status.
+pub fn status_color(status: &str) -> RGBColor {
+    match status {
+        "created" => RGBColor(200, 200, 200),
+        "accepted" => RGBColor(255, 200, 90),
+        "prepared" => RGBColor(120, 170, 230),
+        "rollback" => RGBColor(215, 25, 28),
+        "committed" => RGBColor(60, 160, 80),
+        "rejected" => RGBColor(120, 40, 40),
+        _ => RGBColor(140, 60, 160),
+    }
+}
+
+/// Transactions by status over time, stacked.
+pub fn tx_statuses(run: &SimRun) -> Result<String, Error> {
+    let end_s = secs(run.summary.duration_ns).max(1e-3);
+    let series = run.tx_status_series(BUCKETS * 2);
+    let total = run.transactions.len().max(1) as f64;
+    svg(320, |root, legend| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..end_s, 0f64..total * 1.05)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("simulated time (s)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_desc("transactions")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(font(13))
+            .axis_desc_style(font(14))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(err)?;
+        // Stacked: draw the cumulative sums from the top layer down.
+        for i in (0..TX_STATUSES.len()).rev() {
+            let points: Vec<(f64, f64)> = series
+                .iter()
+                .map(|(t, c)| (secs(*t), c[..=i].iter().sum::<u64>() as f64))
+                .collect();
+            if series.iter().all(|(_, c)| c[i] == 0) {
+                continue;
+            }
+            let color = status_color(TX_STATUSES[i]);
+            chart
+                .draw_series(AreaSeries::new(points, 0.0, color.filled()))
+                .map_err(err)?;
+            legend.push((String::from(TX_STATUSES[i]), Mark::Box(color.to_rgba())));
+        }
+        Ok(())
+    })
+}
+
+/// Messages dropped per time window, stacked by reason.
+pub fn dropped(run: &SimRun) -> Result<String, Error> {
+    let end_s = secs(run.summary.duration_ns).max(1e-3);
+    let by_reason = run.dropped_series(BUCKETS);
+    let width = end_s / BUCKETS as f64;
+    let mut totals = vec![0u64; BUCKETS];
+    for v in by_reason.values() {
+        for (t, c) in totals.iter_mut().zip(v) {
+            *t += c;
+        }
+    }
+    let top = totals.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.1;
+    svg(260, |root, legend| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..end_s, 0f64..top)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("simulated time (s)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_desc("messages")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(font(13))
+            .axis_desc_style(font(14))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(err)?;
+        let mut base = vec![0u64; BUCKETS];
+        for (i, (reason, counts)) in by_reason.iter().enumerate() {
+            let color = match reason.as_str() {
+                "loss" => RGBColor(240, 160, 60),
+                "partition" => CUT,
+                "down" => CRASH,
+                _ => {
+                    let (r, g, b) = Palette99::pick(i).rgb();
+                    RGBColor(r, g, b)
+                }
+            };
+            let bars: Vec<_> = counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(b, c)| {
+                    let x0 = b as f64 * width;
+                    let y0 = base[b] as f64;
+                    Rectangle::new(
+                        [(x0, y0), (x0 + width * 0.9, y0 + *c as f64)],
+                        color.filled(),
+                    )
+                })
+                .collect();
+            for (b, c) in counts.iter().enumerate() {
+                base[b] += c;
+            }
+            chart.draw_series(bars).map_err(err)?;
+            legend.push((reason.clone(), Mark::Box(color.to_rgba())));
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,701 @@
+//! Reading a simulation run: `summary.json` and `trace.jsonl` as documented in
+//! `sim/README.md`, and the facts the report shows, computed from them.
+//!
+//! Only documented fields are read; unknown fields and unknown trace kinds are ignored, so a
+//! newer simulator's output still renders.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::Error;
+
+/// Trace lines read at most (a limit, so a huge trace cannot exhaust memory; the
+/// report says when it stopped early).
+pub const TRACE_LINES_MAX: usize = 20_000_000;
+
+/// `summary.json` of `stegosim run`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// Engine name (`des`).
+    #[serde(default)]
+    pub engine: String,
+    /// Whether every expectation and invariant held.
+    pub passed: bool,
+    /// BLAKE3 of the trace's bytes, hex.
+    pub trace_hash: String,
+    /// Virtual time covered.
+    pub duration_ns: u64,
+    /// The run's counts.
+    pub counts: Counts,
+    /// Expectations, in file order.
+    #[serde(default)]
+    pub expectations: Vec<Check>,
+    /// Invariant checks.
+    #[serde(default)]
+    pub invariants: Vec<Check>,
+    /// The first failure, if any.
+    #[serde(default)]
+    pub first_failure: Option<Failure>,
+    /// The command that reproduces the run.
+    #[serde(default)]
+    pub reproduce: String,
+    /// Version of the stegosim that ran it (absent in older summaries).
+    #[serde(default)]
+    pub stegosim_version: Option<String>,
+    /// When the run finished, RFC 3339 UTC, wall clock (absent in older summaries).
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    /// Host name of the machine that ran it (absent in older summaries).
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
+/// `counts` of `summary.json`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Counts {
+    /// Engine events.
+    pub events: u64,
+    /// Messages sent.
+    pub messages_sent: u64,
+    /// Messages delivered.
+    pub messages_delivered: u64,
+    /// Extra copies made by duplication.
+    pub messages_duplicated: u64,
+    /// Messages dropped, by reason.
+    pub messages_dropped: DropCounts,
+    /// Highest epoch with a committed macro block.
+    pub epochs: u64,
+    /// Distinct micro blocks prepared.
+    pub micro_blocks: u64,
+    /// Micro blocks reverted, summed over nodes.
+    pub micro_blocks_reverted: u64,
+    /// View changes, summed over nodes.
+    pub view_changes: u64,
+    /// Restakes, summed over nodes.
+    pub restakes: u64,
+    /// Faults applied.
+    pub faults: u64,
+    /// Timer stalls.
+    pub timer_stalls: u64,
+    /// The scenario's payments by final status.
+    pub transactions: TxCounts,
+    /// Lines in the trace.
+    pub trace_lines: u64,
+}
+
+/// Dropped messages by reason.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DropCounts {
+    /// Lost to the loss model.
+    pub loss: u64,
+    /// Cut by a partition.
+    pub partition: u64,
+    /// Sent to a node that is down.
+    pub down: u64,
+    /// Queue overflow.
+    pub overflow: u64,
+}
+
+/// Payments by final status.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TxCounts {
+    /// Submitted.
+    pub submitted: u64,
+    /// Committed.
+    pub committed: u64,
+    /// Rejected.
+    pub rejected: u64,
+    /// Conflicted.
+    pub conflicted: u64,
+    /// Still pending at the end.
+    pub pending: u64,
+    /// Not submitted: no free funds.
+    pub skipped_no_funds: u64,
+}
+
+/// One expectation or invariant result.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Check {
+    /// Name.
+    pub name: String,
+    /// Line in the scenario file.
+    #[serde(default)]
+    pub line: Option<usize>,
+    /// Whether it held.
+    pub held: bool,
+    /// When it was decided.
+    #[serde(default)]
+    pub t_ns: u64,
+    /// What was seen.
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// The first failure of a run.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Failure {
+    /// When.
+    pub t_ns: u64,
+    /// `expectation` or `invariant`.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// What was seen.
+    #[serde(default)]
+    pub detail: String,
+    /// Line in the scenario file.
+    #[serde(default)]
+    pub line: Option<usize>,
+}
+
+/// One trace line, with the fields the report reads.
+#[derive(Debug, Deserialize)]
+struct Line {
+    t_ns: u64,
+    node: Option<u32>,
+    kind: String,
+    #[serde(default)]
+    epoch: Option<u64>,
+    #[serde(default)]
+    offset: Option<u64>,
+    #[serde(default)]
+    view_change: Option<u64>,
+    #[serde(default)]
+    tx: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    fault: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    count: Option<u64>,
+    #[serde(default)]
+    nodes: Option<u32>,
+    #[serde(default)]
+    validators: Option<u32>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    what: Option<String>,
+    /// Everything else the table of notable events shows (`groups`, `from`, `to`, ...).
+    #[serde(flatten)]
+    rest: BTreeMap<String, Value>,
+}
+
+/// A span of time in which something was wrong on a node (down) or on the network (cut).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// Start.
+    pub from_ns: u64,
+    /// End (the run's end when never healed or restarted).
+    pub to_ns: u64,
+    /// The nodes affected (for a partition: the nodes outside the largest group).
+    pub nodes: Vec<u32>,
+    /// What it was, for the legend and the table (`crash`, `partition`, `cut`, `clock_drift`, ...).
+    pub what: String,
+}
+
+/// A notable event for the timeline table.
+#[derive(Debug, Clone)]
+pub struct Notable {
+    /// When.
+    pub t_ns: u64,
+    /// Which node, if one.
+    pub node: Option<u32>,
+    /// Short kind (`revert`, `view change`, `fault`, ...).
+    pub what: String,
+    /// Details.
+    pub detail: String,
+    /// Whether it is bad news (shown in red).
+    pub bad: bool,
+}
+
+/// A gap between consecutive micro blocks seen by the network (any node).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    /// The last block before the gap.
+    pub from_ns: u64,
+    /// The first block after it.
+    pub to_ns: u64,
+}
+
+impl Gap {
+    /// Its length.
+    pub fn len_ns(&self) -> u64 {
+        self.to_ns - self.from_ns
+    }
+}
+
+/// Per-node chain events.
+#[derive(Debug, Clone, Default)]
+pub struct NodeChain {
+    /// Micro blocks prepared: time, epoch, offset, view change.
+    pub micro: Vec<(u64, u64, u64, u64)>,
+    /// Macro blocks committed: time, epoch.
+    pub macro_blocks: Vec<(u64, u64)>,
+    /// View changes: time, new view.
+    pub view_changes: Vec<(u64, u64)>,
+    /// Reverted micro blocks: time, epoch, offset.
+    pub reverts: Vec<(u64, u64, u64)>,
+    /// Timer stalls.
+    pub timer_stalls: Vec<u64>,
+}
+
+/// Payment statuses the report counts, in the order the plots stack them.
+pub const TX_STATUSES: [&str; 7] = [
+    "created",
+    "accepted",
+    "prepared",
+    "rollback",
+    "committed",
+    "rejected",
+    "conflicted",
+];
+
+/// A simulation run: its summary and what its trace shows.
+#[derive(Debug, Clone)]
+pub struct SimRun {
+    /// Where the summary was read from.
+    pub summary_path: PathBuf,
+    /// The summary.
+    pub summary: Summary,
+    /// Nodes in the run (from `run_started`, else the highest node index seen + 1).
+    pub nodes: u32,
+    /// Validators among them.
+    pub validators: u32,
+    /// Chain events per node.
+    pub chains: Vec<NodeChain>,
+    /// Crashes (down spans), partitions and cuts, clock drifts.
+    pub spans: Vec<Span>,
+    /// Per transaction: its status changes (time, status), first report by any node.
+    pub transactions: BTreeMap<String, Vec<(u64, String)>>,
+    /// Dropped messages: (time, reason, count).
+    pub dropped: Vec<(u64, String, u64)>,
+    /// Notable events in time order.
+    pub notable: Vec<Notable>,
+    /// Expectation and invariant lines of the trace: (time, kind, name, held).
+    pub checks: Vec<(u64, String, String, bool)>,
+    /// The longest time the network went without a new micro block (after the first one).
+    pub longest_gap: Option<Gap>,
+    /// Lines read from the trace.
+    pub trace_lines_read: u64,
+    /// Whether the trace was cut short by [`TRACE_LINES_MAX`].
+    pub trace_truncated: bool,
+    /// Whether the trace file was there at all.
+    pub trace_found: bool,
+}
+
+impl SimRun {
+    /// Reads a run from its folder, or from its `summary.json` (`trace.jsonl` beside it).
+    pub fn load(path: &Path) -> Result<SimRun, Error> {
+        let summary_path = if path.is_dir() {
+            path.join("summary.json")
+        } else {
+            path.to_path_buf()
+        };
+        let text = std::fs::read_to_string(&summary_path).map_err(|e| Error::Io {
+            path: summary_path.clone(),
+            source: e,
+        })?;
+        let summary: Summary = serde_json::from_str(&text).map_err(|e| Error::Format {
+            path: summary_path.clone(),
+            line: e.line(),
+            message: e.to_string(),
+        })?;
+        let trace_path = summary_path
+            .parent()
+            .map(|p| p.join("trace.jsonl"))
+            .unwrap_or_else(|| PathBuf::from("trace.jsonl"));
+        let mut run = SimRun {
+            summary_path,
+            nodes: 0,
+            validators: 0,
+            chains: Vec::new(),
+            spans: Vec::new(),
+            transactions: BTreeMap::new(),
+            dropped: Vec::new(),
+            notable: Vec::new(),
+            checks: Vec::new(),
+            longest_gap: None,
+            trace_lines_read: 0,
+            trace_truncated: false,
+            trace_found: false,
+            summary,
+        };
+        match std::fs::File::open(&trace_path) {
+            Ok(file) => {
+                run.trace_found = true;
+                run.read_trace(&trace_path, std::io::BufReader::new(file))?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::Io {
+                    path: trace_path,
+                    source: e,
+                });
+            }
+        }
+        Ok(run)
+    }
+
+    fn chain(&mut self, node: u32) -> &mut NodeChain {
+        let i = node as usize;
+        if self.chains.len() <= i {
+            self.chains.resize_with(i + 1, NodeChain::default);
+        }
+        &mut self.chains[i]
+    }
+
+    fn read_trace(&mut self, path: &Path, reader: impl BufRead) -> Result<(), Error> {
+        let end_ns = self.summary.duration_ns;
+        // Open spans: crash per node, network cuts until `heal`.
+        let mut down_since: BTreeMap<u32, u64> = BTreeMap::new();
+        let mut cuts_open: Vec<Span> = Vec::new();
+        let mut drift_open: BTreeMap<u32, (u64, String)> = BTreeMap::new();
+        let mut block_times: Vec<u64> = Vec::new();
+        for (index, line) in reader.lines().enumerate() {
+            if index >= TRACE_LINES_MAX {
+                self.trace_truncated = true;
+                break;
+            }
+            let line = line.map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let l: Line = serde_json::from_str(&line).map_err(|e| Error::Format {
+                path: path.to_path_buf(),
+                line: index + 1,
+                message: e.to_string(),
+            })?;
+            self.trace_lines_read += 1;
+            let t = l.t_ns;
+            match (l.kind.as_str(), l.node) {
+                ("run_started", _) => {
+                    self.nodes = l.nodes.unwrap_or(0);
+                    self.validators = l.validators.unwrap_or(self.nodes);
+                }
+                ("micro_block_prepared", Some(n)) => {
+                    block_times.push(t);
+                    let (e, o, v) = (
+                        l.epoch.unwrap_or(0),
+                        l.offset.unwrap_or(0),
+                        l.view_change.unwrap_or(0),
+                    );
+                    self.chain(n).micro.push((t, e, o, v));
+                }
+                ("macro_block_committed", Some(n)) => {
+                    let e = l.epoch.unwrap_or(0);
+                    self.chain(n).macro_blocks.push((t, e));
+                }
+                ("view_change", Some(n)) => {
+                    let (e, o, v) = (
+                        l.epoch.unwrap_or(0),
+                        l.offset.unwrap_or(0),
+                        l.view_change.unwrap_or(0),
+                    );
+                    self.chain(n).view_changes.push((t, v));
+                    self.notable.push(Notable {
+                        t_ns: t,
+                        node: Some(n),
+                        what: "view change".into(),
+                        detail: format!("epoch {e} offset {o}: view {v}"),
+                        bad: false,
+                    });
+                }
+                ("micro_block_reverted", Some(n)) => {
+                    let (e, o) = (l.epoch.unwrap_or(0), l.offset.unwrap_or(0));
+                    self.chain(n).reverts.push((t, e, o));
+                    self.notable.push(Notable {
+                        t_ns: t,
+                        node: Some(n),
+                        what: "revert".into(),
+                        detail: format!("micro block epoch {e} offset {o} reverted"),
+                        bad: true,
+                    });
+                }
+                ("timer_stall", Some(n)) => {
+                    self.chain(n).timer_stalls.push(t);
+                    self.notable.push(Notable {
+                        t_ns: t,
+                        node: Some(n),
+                        what: "timer stall".into(),
+                        detail: "woken at the same instant 16 times in a row".into(),
+                        bad: true,
+                    });
+                }
+                ("transaction_status", _) => {
+                    if let (Some(tx), Some(status)) = (l.tx, l.status) {
+                        let changes = self.transactions.entry(tx).or_default();
+                        if changes.last().map(|(_, s)| s != &status).unwrap_or(true) {
+                            changes.push((t, status));
+                        }
+                    }
+                }
+                ("message_dropped", _) => {
+                    self.dropped.push((
+                        t,
+                        l.reason.unwrap_or_else(|| "unknown".into()),
+                        l.count.unwrap_or(0),
+                    ));
+                }
+                ("fault", node) => {
+                    let fault = l.fault.clone().unwrap_or_default();
+                    let detail = rest_detail(&l.rest, &["fault", "kind", "t_ns", "node"]);
+                    self.notable.push(Notable {
+                        t_ns: t,
+                        node,
+                        what: format!("fault: {fault}"),
+                        detail: detail.clone(),
+                        bad: fault != "heal" && fault != "restart",
+                    });
+                    match (fault.as_str(), node) {
+                        ("crash", Some(n)) => {
+                            down_since.entry(n).or_insert(t);
+                        }
+                        ("restart", Some(n)) => {
+                            if let Some(from) = down_since.remove(&n) {
+                                self.spans.push(Span {
+                                    from_ns: from,
+                                    to_ns: t,
+                                    nodes: vec![n],
+                                    what: "crash".into(),
+                                });
+                            }
+                        }
+                        ("partition", _) => {
+                            let nodes = partition_minority(l.rest.get("groups"));
+                            cuts_open.push(Span {
+                                from_ns: t,
+                                to_ns: end_ns,
+                                nodes,
+                                what: "partition".into(),
+                            });
+                        }
+                        ("cut", _) => {
+                            let mut nodes = node_list(l.rest.get("from"));
+                            nodes.extend(node_list(l.rest.get("to")));
+                            nodes.sort_unstable();
+                            nodes.dedup();
+                            cuts_open.push(Span {
+                                from_ns: t,
+                                to_ns: end_ns,
+                                nodes,
+                                what: "cut".into(),
+                            });
+                        }
+                        ("heal", _) => {
+                            for mut s in cuts_open.drain(..) {
+                                s.to_ns = t;
+                                self.spans.push(s);
+                            }
+                        }
+                        ("clock_drift", Some(n)) => {
+                            if let Some((from, what)) = drift_open.remove(&n) {
+                                self.spans.push(Span {
+                                    from_ns: from,
+                                    to_ns: t,
+                                    nodes: vec![n],
+                                    what,
+                                });
+                            }
+                            let ppm = l.rest.get("drift_ppm").and_then(Value::as_i64).unwrap_or(0);
+                            if ppm != 0 {
+                                drift_open.insert(n, (t, format!("clock drift {ppm} ppm")));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                ("step", node) => {
+                    if let Some(error) = l.error {
+                        self.notable.push(Notable {
+                            t_ns: t,
+                            node,
+                            what: format!("step {} failed", l.action.unwrap_or_default()),
+                            detail: error,
+                            bad: true,
+                        });
+                    } else if l.action.as_deref() == Some("pop_micro_block") {
+                        self.notable.push(Notable {
+                            t_ns: t,
+                            node,
+                            what: "step pop_micro_block".into(),
+                            detail: rest_detail(&l.rest, &["line"]),
+                            bad: false,
+                        });
+                    }
+                }
+                ("refused", node) => {
+                    let what = l.what.unwrap_or_default();
+                    self.notable.push(Notable {
+                        t_ns: t,
+                        node,
+                        what: "refused".into(),
+                        detail: format!("{what}: {}", l.error.unwrap_or_default()),
+                        bad: false,
+                    });
+                }
+                ("expectation", _) | ("invariant", _) => {
+                    let held = l.rest.get("held").and_then(Value::as_bool).unwrap_or(false);
+                    let name = l.name.unwrap_or_default();
+                    self.checks.push((t, l.kind.clone(), name.clone(), held));
+                    if !held {
+                        let detail = l
+                            .rest
+                            .get("detail")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string();
+                        self.notable.push(Notable {
+                            t_ns: t,
+                            node: None,
+                            what: format!("{} {name} FAILED", l.kind),
+                            detail,
+                            bad: true,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (n, from) in down_since {
+            self.spans.push(Span {
+                from_ns: from,
+                to_ns: end_ns,
+                nodes: vec![n],
+                what: "crash".into(),
+            });
+        }
+        self.spans.extend(cuts_open);
+        for (n, (from, what)) in drift_open {
+            self.spans.push(Span {
+                from_ns: from,
+                to_ns: end_ns,
+                nodes: vec![n],
+                what,
+            });
+        }
+        self.spans.sort_by_key(|s| (s.from_ns, s.to_ns));
+        // Stable sort: same-time events keep trace order.
+        self.notable.sort_by_key(|n| n.t_ns);
+        let highest = self.chains.len() as u32;
+        if self.nodes < highest {
+            self.nodes = highest;
+        }
+        if self.chains.len() < self.nodes as usize {
+            self.chains
+                .resize_with(self.nodes as usize, NodeChain::default);
+        }
+        block_times.sort_unstable();
+        block_times.dedup();
+        self.longest_gap = block_times
+            .windows(2)
+            .map(|w| Gap {
+                from_ns: w[0],
+                to_ns: w[1],
+            })
+            .max_by_key(|g| (g.len_ns(), std::cmp::Reverse(g.from_ns)));
+        Ok(())
+    }
+
+    /// Per status, how many transactions were in it at each of `buckets` evenly spaced
+    /// times from 0 to the end of the run (a transaction's status is the last one any node
+    /// reported).
+    pub fn tx_status_series(&self, buckets: usize) -> Vec<(u64, [u64; TX_STATUSES.len()])> {
+        let end = self.summary.duration_ns.max(1);
+        let buckets = buckets.max(2);
+        (0..buckets)
+            .map(|b| {
+                let t = end * b as u64 / (buckets as u64 - 1);
+                let mut counts = [0u64; TX_STATUSES.len()];
+                for changes in self.transactions.values() {
+                    let last = changes.iter().take_while(|(at, _)| *at <= t).last();
+                    if let Some(i) = last.and_then(|(_, s)| TX_STATUSES.iter().position(|k| k == s))
+                    {
+                        counts[i] += 1;
+                    }
+                }
+                (t, counts)
+            })
+            .collect()
+    }
+
+    /// Dropped messages per reason, summed into `buckets` time windows.
+    pub fn dropped_series(&self, buckets: usize) -> BTreeMap<String, Vec<u64>> {
+        let end = self.summary.duration_ns.max(1);
+        let mut out: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for (t, reason, count) in &self.dropped {
+            let b = ((*t as u128 * buckets as u128) / (end as u128 + 1)) as usize;
+            out.entry(reason.clone())
+                .or_insert_with(|| vec![0; buckets])[b.min(buckets - 1)] += count;
+        }
+        out
+    }
+}
+
+/// The nodes outside the largest group of a partition (the ones cut off).
+fn partition_minority(groups: Option<&Value>) -> Vec<u32> {
+    let Some(Value::Array(groups)) = groups else {
+        return Vec::new();
+    };
+    let lists: Vec<Vec<u32>> = groups.iter().map(|g| node_list(Some(g))).collect();
+    let largest = lists
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, g)| (g.len(), std::cmp::Reverse(*i)))
+        .map(|(i, _)| i);
+    let mut nodes: Vec<u32> = lists
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != largest)
+        .flat_map(|(_, g)| g.iter().copied())
+        .collect();
+    nodes.sort_unstable();
+    nodes
+}
+
+/// Node indices in a JSON number or list of numbers.
+fn node_list(v: Option<&Value>) -> Vec<u32> {
+    match v {
+        Some(Value::Number(n)) => n.as_u64().map(|n| vec![n as u32]).unwrap_or_default(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_u64)
+            .map(|n| n as u32)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `key=value` pairs of the remaining fields, for tables.
+fn rest_detail(rest: &BTreeMap<String, Value>, skip: &[&str]) -> String {
+    rest.iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Nanoseconds as seconds with millisecond precision, e.g. `12.345 s`.
+pub fn fmt_s(ns: u64) -> String {
+    format!("{:.3} s", ns as f64 / 1e9)
+}
