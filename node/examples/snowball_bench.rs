@@ -13,7 +13,11 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let sizes = if sizes.is_empty() { vec![3, 20, 100] } else { sizes };
+    let sizes = if sizes.is_empty() {
+        vec![3, 20, 100]
+    } else {
+        sizes
+    };
     let cfg = SnowballConfig {
         participants_max: 1_000,
         ..SnowballConfig::default()
@@ -21,6 +25,7 @@ fn main() {
     println!("members  rounds  seconds  rounds/s  ms/round  messages/round");
     for n in sizes {
         let rounds = (2_000 / (n * n)).clamp(1, 200) as u64;
+        #[allow(clippy::disallowed_methods)] // A benchmark measures wall time.
         let start = Instant::now();
         let mut messages = 0;
         for seed in 0..rounds {

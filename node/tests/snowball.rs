@@ -57,7 +57,13 @@ fn rounds_of_3_5_and_20_succeed() {
         for m in &o.members {
             assert_eq!(
                 m.statuses,
-                vec![S::SharedKeying, S::Commitment, S::CloakedVals, S::Signature, S::Succeeded]
+                vec![
+                    S::SharedKeying,
+                    S::Commitment,
+                    S::CloakedVals,
+                    S::Signature,
+                    S::Succeeded
+                ]
             );
         }
         assert_eq!(o.end_ns, 0, "a round without faults needs no timeout");
@@ -75,7 +81,10 @@ fn observers_cannot_link_outputs() {
     let hashes: Vec<_> = tx.outputs.iter().map(|o| o.hash()).collect();
     let mut sorted = hashes.clone();
     sorted.sort();
-    assert_eq!(hashes, sorted, "outputs are in hash order, not member order");
+    assert_eq!(
+        hashes, sorted,
+        "outputs are in hash order, not member order"
+    );
     // The plain matrix, from any member's view.
     let view = &o.members[0];
     let mut plain = vec![0u8; n * SLOT_BYTES];
@@ -92,8 +101,10 @@ fn observers_cannot_link_outputs() {
     for (_, msg) in &view.received {
         if let SnowballMessage::CloakedVals { matrix, .. } = msg {
             for slot in matrix.chunks(SLOT_BYTES) {
-                assert!(slot.iter().filter(|b| **b == 0).count() < SLOT_BYTES / 8,
-                    "a cloaked slot looks random, not like a mostly-zero payload");
+                assert!(
+                    slot.iter().filter(|b| **b == 0).count() < SLOT_BYTES / 8,
+                    "a cloaked slot looks random, not like a mostly-zero payload"
+                );
             }
             own = Some(matrix.len());
         }
@@ -179,4 +190,31 @@ fn same_seed_same_round_byte_for_byte() {
     }
     let c = run_round(5, 10, cfg(), &Faults::default(), false);
     assert_ne!(a.members[0].result, c.members[0].result);
+}
+
+#[test]
+fn pool_starts_at_check_with_three_or_at_once_with_twenty() {
+    use stegosim_node::crypto::Keypair;
+    use stegosim_node::snowball::Pool;
+    let key = |i: u8| *Keypair::from_seed([i; 32]).public();
+    let c = cfg();
+    let mut pool = Pool::new(c, 0);
+    assert!(pool.join(key(1), 0).is_none());
+    assert!(pool.join(key(2), 1).is_none());
+    // Two at the check: nothing starts.
+    assert!(pool.handle_timeout(c.pool_check_ns).is_none());
+    assert!(pool.join(key(3), 2).is_none());
+    assert!(pool.join(key(3), 2).is_none(), "joining twice counts once");
+    // Not before the check.
+    assert!(pool.handle_timeout(c.pool_check_ns + 1).is_none());
+    let (round, members) = pool.handle_timeout(2 * c.pool_check_ns).unwrap();
+    assert_eq!((round, members.len()), (0, 3));
+    assert_eq!(pool.waiting(), 0);
+    // Twenty: at once.
+    let mut started = None;
+    for i in 0..20u8 {
+        started = pool.join(key(10 + i), u32::from(i));
+    }
+    let (round, members) = started.unwrap();
+    assert_eq!((round, members.len()), (1, 20));
 }

@@ -66,8 +66,8 @@ use serde::{Deserialize, Serialize};
 use crate::api::message::SnowballState;
 use crate::chain::tx::{Output as TxOutput, Transaction};
 use crate::crypto::{
-    Hash, JointSigning, NonceCommitment, NonceSecret, PartialSignature, PublicKey,
-    SecretKey, Signature, shared_secret,
+    Hash, JointSigning, NonceCommitment, NonceSecret, PartialSignature, PublicKey, SecretKey,
+    Signature, shared_secret,
 };
 use crate::rng::Stream;
 
@@ -629,7 +629,10 @@ impl Participant {
             .expect("a member brings at least one input");
         self.nonce = Some(NonceSecret::derive(first, nonce_seed));
         self.peers = self.members.iter().map(|m| (*m, Peer::default())).collect();
-        let me = self.peers.get_mut(&self.me).expect("a member is its own peer");
+        let me = self
+            .peers
+            .get_mut(&self.me)
+            .expect("a member is its own peer");
         me.session_key = Some(self.session.public_key());
         me.inputs = self.contribution.inputs.clone();
         self.try_no = 0;
@@ -690,7 +693,10 @@ impl Participant {
         let mut v = vec![0u8; bits / 8];
         v[self.reserved_bit / 8] |= 1 << (self.reserved_bit % 8);
         self.pads("reservation", self.try_no, &mut v);
-        let me = self.peers.get_mut(&self.me).expect("a member is its own peer");
+        let me = self
+            .peers
+            .get_mut(&self.me)
+            .expect("a member is its own peer");
         me.reservation = Some(v.clone());
         self.emit(SnowballOutput::Broadcast(SnowballMessage::Reservation {
             round: self.round,
@@ -742,7 +748,10 @@ impl Participant {
             .as_ref()
             .expect("a nonce is drawn per attempt")
             .commitment();
-        let me = self.peers.get_mut(&self.me).expect("a member is its own peer");
+        let me = self
+            .peers
+            .get_mut(&self.me)
+            .expect("a member is its own peer");
         me.commitment = Some((commitment, nonce));
         me.matrix = Some(matrix);
         self.enter(SnowballState::Commitment, now_ns);

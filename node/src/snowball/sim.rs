@@ -86,7 +86,8 @@ pub fn run_round(
         .map(|i| Keypair::from_seed(root.child("member", i as u64).stream("key").bytes32()))
         .collect();
     let pkeys: Vec<PublicKey> = keys.iter().map(|k| *k.public()).collect();
-    let index: BTreeMap<PublicKey, usize> = pkeys.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+    let index: BTreeMap<PublicKey, usize> =
+        pkeys.iter().enumerate().map(|(i, k)| (*k, i)).collect();
     for (i, key) in keys.iter().enumerate() {
         let mut rng = root.child("member", i as u64).stream("snowball");
         let amount = 1_000 + i as i64;
