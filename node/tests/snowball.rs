@@ -218,3 +218,33 @@ fn pool_starts_at_check_with_three_or_at_once_with_twenty() {
     let (round, members) = started.unwrap();
     assert_eq!((round, members.len()), (1, 20));
 }
+
+#[test]
+fn jammer_is_found_by_secret_keying() {
+    let faults = Faults {
+        jam: vec![3],
+        ..Faults::default()
+    };
+    let o = run_round(5, 11, cfg(), &faults, false);
+    check_success(&o, &[3]);
+    let st = &o.members[0].statuses;
+    assert!(st.contains(&S::SecretKeying), "{st:?}");
+    assert_eq!(st.last(), Some(&S::Succeeded));
+    // The honest members restart once, without waiting for a deadline; the jammer (whose
+    // own view decodes fine) is left waiting for signatures and fails at the deadline.
+    assert_eq!(
+        st,
+        &vec![
+            S::SharedKeying,
+            S::Commitment,
+            S::CloakedVals,
+            S::SecretKeying,
+            S::SharedKeying,
+            S::Commitment,
+            S::CloakedVals,
+            S::Signature,
+            S::Succeeded
+        ]
+    );
+    assert_eq!(o.members[3].statuses.last(), Some(&S::Failed));
+}

@@ -232,8 +232,14 @@ pub enum SnowballError {
 /// What a participant wants done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnowballOutput {
-    /// Send to every other current member.
-    Broadcast(SnowballMessage),
+    /// Send to these members (every other member of the attempt, as it was when the message
+    /// was made).
+    Broadcast {
+        /// Recipients.
+        to: Vec<PublicKey>,
+        /// The message.
+        msg: SnowballMessage,
+    },
     /// The participant entered a phase (for `snowball_status`).
     Status(SnowballState),
     /// Members excluded from the round (for traces).
@@ -336,7 +342,8 @@ fn reservation_bits(n: usize) -> usize {
     (8 * n * n).max(64)
 }
 
-fn matrix_hash(matrix: &[u8]) -> Hash {
+/// The commitment to a cloaked matrix.
+pub fn matrix_hash(matrix: &[u8]) -> Hash {
     Hash::digest("stegosim snowball matrix v1", matrix)
 }
 
@@ -420,6 +427,11 @@ impl Participant {
     /// The members of the current attempt.
     pub fn members(&self) -> &BTreeSet<PublicKey> {
         &self.members
+    }
+
+    /// This member's cloaked matrix of the current attempt, once made (commitment phase on).
+    pub fn cloaked_matrix(&self) -> Option<&[u8]> {
+        self.peers.get(&self.me).and_then(|p| p.matrix.as_deref())
     }
 
     /// The current phase.
@@ -597,6 +609,16 @@ impl Participant {
         }
     }
 
+    fn broadcast(&mut self, msg: SnowballMessage) {
+        let to = self
+            .members
+            .iter()
+            .filter(|m| **m != self.me)
+            .copied()
+            .collect();
+        self.emit(SnowballOutput::Broadcast { to, msg });
+    }
+
     fn emit(&mut self, o: SnowballOutput) {
         self.outputs.push_back(o);
     }
@@ -639,12 +661,12 @@ impl Participant {
         self.tx = None;
         self.signing = None;
         self.enter(SnowballState::SharedKeying, now_ns);
-        self.emit(SnowballOutput::Broadcast(SnowballMessage::SessionKey {
+        self.broadcast(SnowballMessage::SessionKey {
             round: self.round,
             attempt: self.attempt,
             session_key: self.session.public_key(),
             inputs: self.contribution.inputs.clone(),
-        }));
+        });
         let early = std::mem::take(&mut self.early);
         for (from, msg) in early {
             if self.finished {
@@ -698,12 +720,12 @@ impl Participant {
             .get_mut(&self.me)
             .expect("a member is its own peer");
         me.reservation = Some(v.clone());
-        self.emit(SnowballOutput::Broadcast(SnowballMessage::Reservation {
+        self.broadcast(SnowballMessage::Reservation {
             round: self.round,
             attempt: self.attempt,
             try_no: self.try_no,
             bits: v,
-        }));
+        });
     }
 
     fn try_reservation(&mut self, now_ns: u64) {
@@ -755,12 +777,12 @@ impl Participant {
         me.commitment = Some((commitment, nonce));
         me.matrix = Some(matrix);
         self.enter(SnowballState::Commitment, now_ns);
-        self.emit(SnowballOutput::Broadcast(SnowballMessage::Commitment {
+        self.broadcast(SnowballMessage::Commitment {
             round: self.round,
             attempt: self.attempt,
             commitment,
             nonce,
-        }));
+        });
         self.try_cloaked(now_ns);
     }
 
@@ -775,11 +797,11 @@ impl Participant {
             .matrix
             .clone()
             .expect("made with the commitment");
-        self.emit(SnowballOutput::Broadcast(SnowballMessage::CloakedVals {
+        self.broadcast(SnowballMessage::CloakedVals {
             round: self.round,
             attempt: self.attempt,
             matrix,
-        }));
+        });
         self.try_decode(now_ns);
     }
 
@@ -857,11 +879,11 @@ impl Participant {
         let nonce = self.nonce.take().expect("a nonce is used once per attempt");
         let partial = signing.sign_partial(&secret, nonce);
         self.enter(SnowballState::Signature, now_ns);
-        self.emit(SnowballOutput::Broadcast(SnowballMessage::Signature {
+        self.broadcast(SnowballMessage::Signature {
             round: self.round,
             attempt: self.attempt,
             partial,
-        }));
+        });
         // Shares that came early are checked now.
         let mut bad = Vec::new();
         for (k, p) in &self.peers {
@@ -909,11 +931,11 @@ impl Participant {
             .get_mut(&self.me)
             .expect("a member is its own peer")
             .secret = Some(secret);
-        self.emit(SnowballOutput::Broadcast(SnowballMessage::SessionSecret {
+        self.broadcast(SnowballMessage::SessionSecret {
             round: self.round,
             attempt: self.attempt,
             secret,
-        }));
+        });
         self.try_blame(now_ns);
     }
 

@@ -12,7 +12,7 @@ use crate::rng::Seed;
 
 use super::{
     Contribution, InputRef, Participant, SnowballConfig, SnowballError, SnowballMessage,
-    SnowballOutput,
+    SnowballOutput, matrix_hash,
 };
 
 /// Most messages one simulated round delivers before it is declared stuck.
@@ -38,6 +38,10 @@ pub struct Faults {
     pub silent: BTreeMap<usize, SnowballState>,
     /// Members (by index) whose commitment is replaced by a wrong hash (first attempt only).
     pub wrong_commitment: Vec<usize>,
+    /// Members (by index) that jam the DC-net in the first attempt: they flip a byte of
+    /// their cloaked matrix and commit to the flipped matrix, so the commitment checks
+    /// pass but the mixed outputs are garbage (found by secret_keying).
+    pub jam: Vec<usize>,
 }
 
 /// What one member saw of the round.
@@ -143,7 +147,7 @@ pub fn run_round(
                  queue: &mut VecDeque<(usize, usize, SnowballMessage)>| {
         while let Some(o) = parts[i].poll_output() {
             match o {
-                SnowballOutput::Broadcast(mut msg) => {
+                SnowballOutput::Broadcast { to, mut msg } => {
                     if faults
                         .silent
                         .get(&i)
@@ -156,11 +160,26 @@ pub fn run_round(
                         commitment,
                         ..
                     } = &mut msg
-                        && faults.wrong_commitment.contains(&i)
                     {
-                        *commitment = Hash([7; 32]);
+                        if faults.wrong_commitment.contains(&i) {
+                            *commitment = Hash([7; 32]);
+                        } else if faults.jam.contains(&i) {
+                            let mut m = parts[i]
+                                .cloaked_matrix()
+                                .expect("made before the commitment")
+                                .to_vec();
+                            m[0] ^= 0x5a;
+                            *commitment = matrix_hash(&m);
+                        }
                     }
-                    for m in parts[i].members() {
+                    if let SnowballMessage::CloakedVals {
+                        attempt: 0, matrix, ..
+                    } = &mut msg
+                        && faults.jam.contains(&i)
+                    {
+                        matrix[0] ^= 0x5a;
+                    }
+                    for m in &to {
                         let j = index[m];
                         if j != i {
                             queue.push_back((i, j, msg.clone()));
