@@ -18,6 +18,8 @@
 //!   calling contract.
 //! - [`invariants`]: checks that must hold after every step of any run (supply, no output
 //!   spent twice, agreement on macro blocks, finality), for tests and the simulator.
+//! - [`snowball`]: one participant's side of a Snowball round (DC-net mixing and a joint
+//!   signature) and the facilitator's pool, as sans-IO machines.
 //! - [`storage`]: the key-value store interface, in memory and on disk.
 //! - [`wallet`]: accounts with sealed keys, balances, payments, stakes and history; a part of
 //!   the [`node`] that the node lends its chain, mempool view and store for each call.
@@ -32,5 +34,6 @@ pub mod node;
 pub mod node_api;
 pub mod rng;
 pub mod server;
+pub mod snowball;
 pub mod storage;
 pub mod wallet;

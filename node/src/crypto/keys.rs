@@ -154,6 +154,16 @@ impl SecretKey {
     }
 }
 
+/// Diffie-Hellman: 32 bytes that the owner of `secret` and the owner of `public` both
+/// compute (`x_a*P_b == x_b*P_a`), hashed with a domain. Snowball derives its pairwise DC-net
+/// pads from it.
+pub fn shared_secret(secret: &SecretKey, public: &PublicKey) -> [u8; 32] {
+    let point = public.point_cached() * secret.scalar();
+    let mut h = Hasher::new("stegosim dh v1");
+    h.update(point.compress().as_bytes());
+    h.finalize().0
+}
+
 impl Drop for SecretKey {
     fn drop(&mut self) {
         self.0.zeroize();

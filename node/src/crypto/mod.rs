@@ -43,7 +43,7 @@ pub mod signature;
 pub use address::{AddressError, Network, UnknownNetwork};
 pub use hash::{Hash, Hasher};
 pub use hex::HexError;
-pub use keys::{KeyError, Keypair, PublicKey, SecretKey};
+pub use keys::{KeyError, Keypair, PublicKey, SecretKey, shared_secret};
 pub use password::{EncryptedSecret, KdfParams, SealError, open_secret, seal_secret};
 pub use payload::{
     EncryptedPayload, PayloadError, Rvalue, RvalueError, decrypt_payload,

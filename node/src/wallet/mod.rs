@@ -40,7 +40,8 @@
 //!   `rng.rs`: the wallet's random stream.
 //!
 //! ## Simplifications (documented in the README)
-//! - `secure_payment` (Snowball) answers `snowball_failed` until Snowball exists.
+//! - `secure_payment` (Snowball) answers `snowball_failed` until the round of
+//!   [`crate::snowball`] is wired into the node and the wallet.
 //! - History is stored in clear (the secret key is the only encrypted thing); the original
 //!   encrypted more of an account's files.
 //! - Payment payloads always name the paying account (`spender`), so a certificate can be
