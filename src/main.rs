@@ -27,6 +27,9 @@ enum Command {
     Node(cmd::node::NodeArgs),
     /// Manage access keys of a node's API (groups and rate limits).
     Access(cmd::access::AccessArgs),
+    /// Load a node's API with a workload model (k6's names) and measure it without
+    /// coordinated omission; merge results of several load generators.
+    Load(cmd::load::LoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Command::Frame(args) => cmd::frame::run(args),
         Command::Node(args) => cmd::node::run_node(args),
         Command::Access(args) => cmd::access::run(args),
+        Command::Load(args) => cmd::load::run_load(args),
     };
     match result {
         Ok(code) => code,

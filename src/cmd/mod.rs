@@ -2,4 +2,5 @@
 
 pub mod access;
 pub mod frame;
+pub mod load;
 pub mod node;
