@@ -262,6 +262,9 @@ pub struct Summary {
     pub scheduled: Option<u64>,
     /// Requests started.
     pub started: u64,
+    /// Requests the schedule promised that never started: the schedule ended before the
+    /// generator could start them (they were behind schedule). `null` without a schedule.
+    pub not_started: Option<u64>,
     /// Good answers.
     pub completed: u64,
     /// Errors.
@@ -542,6 +545,7 @@ impl Measured {
             completed_rate: sum(&|s| s.completed_rate),
             scheduled,
             started: all.started,
+            not_started: scheduled.map(|n| n.saturating_sub(all.started)),
             completed: all.completed,
             errors: all.errors,
             error_rate: all.error_rate,
@@ -651,7 +655,8 @@ impl Results {
 /// Merges results of several load generators into one, exactly: histograms added, counts
 /// and rates summed (the generators ran at the same time against the same system), time
 /// series aligned by second since each one's start, and the summary computed again. The
-/// thresholds evaluated are `thresholds` plus those configured in the first input.
+/// thresholds evaluated are those configured in any input, then `thresholds`; the merged
+/// configuration is the first input's, with that list of thresholds.
 pub fn merge(inputs: &[Results], thresholds: &[Threshold]) -> Result<Results, ResultsError> {
     let Some(first) = inputs.first() else {
         return Err(ResultsError::Format("nothing to merge".into()));
@@ -660,10 +665,14 @@ pub fn merge(inputs: &[Results], thresholds: &[Threshold]) -> Result<Results, Re
     for r in &inputs[1..] {
         m.merge(&Measured::from_results(r)?)?;
     }
-    let mut all: Vec<Threshold> = first.configured_thresholds();
-    for t in thresholds {
-        if !all.contains(t) {
-            all.push(t.clone());
+    let mut all: Vec<Threshold> = Vec::new();
+    for t in inputs
+        .iter()
+        .flat_map(|r| r.configured_thresholds())
+        .chain(thresholds.iter().cloned())
+    {
+        if !all.contains(&t) {
+            all.push(t);
         }
     }
     let mut config = first.config.clone();

@@ -75,9 +75,8 @@ fn needs(specs: &[crate::mix::RequestSpec]) -> Result<Needs, ConfigError> {
     })
 }
 
-/// Runs `cfg` against a real node and returns its results (thresholds evaluated).
-pub async fn run(cfg: &RunConfig, options: RunOptions) -> Result<Results, RunError> {
-    cfg.validate()?;
+/// The endpoint and token of a configuration.
+fn target(cfg: &RunConfig) -> Result<(String, ApiToken), RunError> {
     let url = cfg.endpoint.clone().ok_or_else(|| {
         ConfigError::Invalid(
             "no endpoint: pass --endpoint ws://HOST:PORT (or endpoint = ... in the profile)".into(),
@@ -89,9 +88,15 @@ pub async fn run(cfg: &RunConfig, options: RunOptions) -> Result<Results, RunErr
         )
     })?;
     let token = ApiToken::load(&token_file).map_err(|e| RunError::Token(e.to_string()))?;
-    let plan = Arc::new(cfg.plan()?);
-    let thresholds = cfg.thresholds()?;
-    let mut progress = Progress::new(options.progress);
+    Ok((url, token))
+}
+
+/// Runs `cfg` against a real node, setup first, and returns its results (thresholds
+/// evaluated).
+pub async fn run(cfg: &RunConfig, options: RunOptions) -> Result<Results, RunError> {
+    cfg.validate()?;
+    let (url, token) = target(cfg)?;
+    let progress = Progress::new(options.progress);
 
     // Setup: the pool of accounts.
     let needs = needs(&cfg.requests)?;
@@ -112,7 +117,33 @@ pub async fn run(cfg: &RunConfig, options: RunOptions) -> Result<Results, RunErr
         })
         .await?
     };
-    let mix = Arc::new(Mix::build(&cfg.requests, &pool).map_err(ConfigError::from)?);
+    load(cfg, &url, &token, &pool, progress).await
+}
+
+/// Runs `cfg` against a real node with a pool of accounts prepared by the caller (no
+/// setup requests).
+pub async fn run_with_pool(
+    cfg: &RunConfig,
+    pool: &[PoolAccount],
+    options: RunOptions,
+) -> Result<Results, RunError> {
+    cfg.validate()?;
+    let (url, token) = target(cfg)?;
+    load(cfg, &url, &token, pool, Progress::new(options.progress)).await
+}
+
+/// The load itself: connections, drivers, progress, results.
+async fn load(
+    cfg: &RunConfig,
+    url: &str,
+    token: &ApiToken,
+    pool: &[PoolAccount],
+    mut progress: Progress,
+) -> Result<Results, RunError> {
+    let url = url.to_string();
+    let plan = Arc::new(cfg.plan()?);
+    let thresholds = cfg.thresholds()?;
+    let mix = Arc::new(Mix::build(&cfg.requests, pool).map_err(ConfigError::from)?);
     for t in &thresholds {
         if let Some(name) = t.metric() {
             let known = name == crate::results::ALL
@@ -201,7 +232,7 @@ pub async fn run(cfg: &RunConfig, options: RunOptions) -> Result<Results, RunErr
         // Without OS randomness the IVs are still unique per connection (the counter).
         let _ = getrandom::fill(&mut iv);
         iv[0] ^= i as u8;
-        let conn = WsConnection::new(ws, &token, iv, clock.clone());
+        let conn = WsConnection::new(ws, token, iv, clock.clone());
         drivers.spawn(drive(
             conn,
             worker,

@@ -58,6 +58,12 @@ pub fn render(r: &Results) -> String {
         s.errors,
         s.error_rate * 100.0
     );
+    if let Some(n) = s.not_started.filter(|n| *n > 0) {
+        let _ = writeln!(
+            out,
+            "  NOT STARTED: {n} scheduled requests never started (the schedule ended first)"
+        );
+    }
     let b = &s.behind_schedule;
     if b.count == 0 {
         let _ = writeln!(

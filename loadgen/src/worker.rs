@@ -162,6 +162,9 @@ pub struct Worker {
     /// Statuses of unknown transactions, newest last: (hash, status, at).
     early: VecDeque<(String, String, u64)>,
     closed: bool,
+    /// Whether the schedule's end has passed: nothing starts after it (what was due and not
+    /// started by then never starts, and shows as not started).
+    schedule_closed: bool,
     /// Whether the graceful stop has passed (and what was open was counted).
     stopped: bool,
 }
@@ -224,6 +227,7 @@ impl Worker {
             rounds: BTreeMap::new(),
             early: VecDeque::new(),
             closed: false,
+            schedule_closed: false,
             stopped: false,
         }
     }
@@ -253,9 +257,24 @@ impl Worker {
 
     /// Whether the schedule has nothing more to start (closed models: every VU is done).
     fn schedule_done(&self) -> bool {
+        if self.schedule_closed {
+            return match &self.mode {
+                Mode::Open { .. } => true,
+                Mode::Closed { busy, .. } => *busy == 0,
+            };
+        }
         match &self.mode {
             Mode::Open { next_ns, .. } => next_ns.is_none(),
             Mode::Closed { idle, busy, .. } => idle.is_empty() && *busy == 0,
+        }
+    }
+
+    /// The schedule ended: start nothing more.
+    fn close_schedule(&mut self) {
+        self.schedule_closed = true;
+        match &mut self.mode {
+            Mode::Open { next_ns, .. } => *next_ns = None,
+            Mode::Closed { idle, .. } => idle.clear(),
         }
     }
 
@@ -277,6 +296,9 @@ impl Worker {
         };
         if self.in_flight < self.cfg.in_flight_max {
             consider(self.next_due());
+        }
+        if !self.schedule_closed {
+            consider(Some(self.plan.end_ns()));
         }
         consider(self.timeouts.front().map(|f| f.0));
         if self.in_flight > 0 || !self.txs.is_empty() || !self.rounds.is_empty() {
@@ -302,8 +324,14 @@ impl Worker {
         if self.closed || self.stopped {
             return None;
         }
+        if now_ns >= self.plan.end_ns() {
+            if !self.schedule_closed {
+                self.close_schedule();
+            }
+            return None;
+        }
         let due = self.next_due()?;
-        if due > now_ns || due >= self.plan.end_ns() {
+        if due > now_ns {
             return None;
         }
         if self.in_flight >= self.cfg.in_flight_max {
@@ -408,6 +436,9 @@ impl Worker {
             return;
         };
         *busy -= 1;
+        if self.schedule_closed {
+            return;
+        }
         let vu = &mut vus[v as usize];
         if iterations.is_some_and(|n| vu.iterations >= n) {
             return;
@@ -602,6 +633,9 @@ impl Worker {
 
     /// Handles timers due at `now_ns`: request timeouts and the graceful stop.
     pub fn handle_timeout(&mut self, now_ns: u64) {
+        if now_ns >= self.plan.end_ns() && !self.schedule_closed {
+            self.close_schedule();
+        }
         while let Some(&(deadline, id)) = self.timeouts.front() {
             match self.match_id(id) {
                 None => {
@@ -790,6 +824,25 @@ mod tests {
         assert!(rec.behind.count > 50, "{:?}", rec.behind);
         assert_eq!(rec.behind.generator, 0);
         assert_eq!(rec.behind.waited_for_slot, rec.behind.count);
+    }
+
+    #[test]
+    fn what_cannot_start_before_the_end_never_starts() {
+        // One request in flight and 10 ms answers: 100/s at most, of 200/s asked for.
+        let mut w = worker(
+            Model::ConstantArrivalRate,
+            ModelParams {
+                rate: Some(200.0),
+                duration_ns: Some(NS_PER_S),
+                ..Default::default()
+            },
+            1,
+        );
+        let rec = simulate(&mut w, 10 * MS, None);
+        let started = rec.started_total();
+        assert!((99..=101).contains(&started), "{started}");
+        assert_eq!(rec.completed_total(), started);
+        assert!(rec.behind.worst_ns > 400 * MS, "{:?}", rec.behind);
     }
 
     #[test]
