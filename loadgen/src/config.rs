@@ -30,6 +30,8 @@ pub mod defaults {
     pub const BEHIND_TOLERANCE: &str = "5ms";
     /// Seed of the request mix's draws.
     pub const SEED: u64 = 1;
+    /// Timer slots of the wall clock (see `clock::TIMER_RESOLUTION_NS`).
+    pub const TIMER_RESOLUTION: &str = "100us";
     /// Password of accounts created during setup.
     pub const PASSWORD: &str = "stegosim-load";
     /// Fee of the setup's funding payments, in µSTG (the dev chain's minimum).
@@ -121,6 +123,9 @@ pub struct RunConfig {
     pub graceful_stop: Option<String>,
     /// A start later than this counts as behind schedule (default 5ms).
     pub behind_tolerance: Option<String>,
+    /// Starts are timed to this resolution (default 100us): finer is more punctual, coarser
+    /// costs fewer wake-ups at high rates.
+    pub timer_resolution: Option<String>,
     /// Seed of the mix's draws (default 1): the same seed draws the same requests.
     pub seed: Option<u64>,
     /// The mix.
@@ -294,6 +299,15 @@ impl RunConfig {
         )
     }
 
+    /// The timer resolution, in ns.
+    pub fn timer_resolution_ns(&self) -> Result<u64, ConfigError> {
+        Self::duration_of(
+            "timer_resolution",
+            &self.timer_resolution,
+            defaults::TIMER_RESOLUTION,
+        )
+    }
+
     /// Setup's time limit, in ns.
     pub fn setup_timeout_ns(&self) -> Result<u64, ConfigError> {
         Self::duration_of(
@@ -376,6 +390,7 @@ impl RunConfig {
         self.timeout_ns()?;
         self.graceful_stop_ns()?;
         self.behind_tolerance_ns()?;
+        self.timer_resolution_ns()?;
         self.setup_timeout_ns()?;
         if self.requests.is_empty() {
             return Err(ConfigError::Mix(MixError(

@@ -24,6 +24,12 @@ use crate::worker::{Worker, WorkerConfig};
 /// Connections opened at once while connecting.
 const CONNECTING_AT_ONCE_MAX: usize = 256;
 
+/// tungstenite's read buffer per connection, in bytes. tungstenite zeroes the whole free
+/// part of this buffer before every read attempt (even one that finds nothing to read), so
+/// its default of 128 KiB costs microseconds per wake-up; 8 KiB still holds dozens of
+/// answers per read (measured: BENCHMARKS-load.md).
+pub const READ_BUFFER_BYTES: usize = 8 * 1024;
+
 /// Why a run could not be done.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -170,8 +176,10 @@ async fn load(
     while streams.len() < connections as usize {
         while next < connections && pending.len() < CONNECTING_AT_ONCE_MAX {
             let url = url.clone();
+            let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                .read_buffer_size(READ_BUFFER_BYTES);
             pending.spawn(async move {
-                tokio_tungstenite::connect_async_with_config(url.as_str(), None, true).await
+                tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true).await
             });
             next += 1;
         }
@@ -202,13 +210,14 @@ async fn load(
     let live = Arc::new(Live::default());
     let start_delay = Duration::from_millis(20);
     let origin = tokio::time::Instant::now() + start_delay;
-    let clock: Arc<dyn Clock> =
-        Arc::new(
-            WallClock::starting_in(start_delay).map_err(|e| RunError::Connect {
+    let clock: Arc<dyn Clock> = Arc::new(
+        WallClock::starting_in(start_delay, cfg.timer_resolution_ns()?).map_err(|e| {
+            RunError::Connect {
                 url: url.clone(),
                 detail: format!("cannot start the timer thread: {e}"),
-            })?,
-        );
+            }
+        })?,
+    );
     let started_at_unix_ms = unix_time_ms() + 20;
     let seed = Seed(cfg.seed.unwrap_or(crate::config::defaults::SEED));
     let in_flight_max = cfg.in_flight()?;
@@ -224,6 +233,7 @@ async fn load(
                 timeout_ns,
                 graceful_stop_ns,
                 seed: seed.child("connection", i as u64),
+                start_grace_ns: behind_tolerance_ns,
             },
             plan.clone(),
             mix.clone(),

@@ -64,6 +64,10 @@ pub struct WorkerConfig {
     pub graceful_stop_ns: u64,
     /// The seed of this worker's draws (request mix).
     pub seed: Seed,
+    /// How long after the schedule's end a start that was due before it may still happen,
+    /// in ns (the behind-schedule tolerance: later than that it is not started at all, so
+    /// a backlog cannot inflate the achieved rate).
+    pub start_grace_ns: u64,
 }
 
 /// A request in flight.
@@ -162,8 +166,9 @@ pub struct Worker {
     /// Statuses of unknown transactions, newest last: (hash, status, at).
     early: VecDeque<(String, String, u64)>,
     closed: bool,
-    /// Whether the schedule's end has passed: nothing starts after it (what was due and not
-    /// started by then never starts, and shows as not started).
+    /// Whether the schedule closed (its end plus the start grace passed): nothing starts
+    /// after that (what was due and not started by then never starts, and shows as not
+    /// started).
     schedule_closed: bool,
     /// Whether the graceful stop has passed (and what was open was counted).
     stopped: bool,
@@ -278,6 +283,11 @@ impl Worker {
         }
     }
 
+    /// When the schedule closes: its end plus the start grace.
+    fn close_ns(&self) -> u64 {
+        self.plan.end_ns().saturating_add(self.cfg.start_grace_ns)
+    }
+
     fn stop_ns(&self) -> u64 {
         self.plan.end_ns().saturating_add(self.cfg.graceful_stop_ns)
     }
@@ -298,7 +308,7 @@ impl Worker {
             consider(self.next_due());
         }
         if !self.schedule_closed {
-            consider(Some(self.plan.end_ns()));
+            consider(Some(self.close_ns()));
         }
         consider(self.timeouts.front().map(|f| f.0));
         if self.in_flight > 0 || !self.txs.is_empty() || !self.rounds.is_empty() {
@@ -324,7 +334,7 @@ impl Worker {
         if self.closed || self.stopped {
             return None;
         }
-        if now_ns >= self.plan.end_ns() {
+        if now_ns >= self.close_ns() {
             if !self.schedule_closed {
                 self.close_schedule();
             }
@@ -633,7 +643,7 @@ impl Worker {
 
     /// Handles timers due at `now_ns`: request timeouts and the graceful stop.
     pub fn handle_timeout(&mut self, now_ns: u64) {
-        if now_ns >= self.plan.end_ns() && !self.schedule_closed {
+        if now_ns >= self.close_ns() && !self.schedule_closed {
             self.close_schedule();
         }
         while let Some(&(deadline, id)) = self.timeouts.front() {
@@ -723,6 +733,7 @@ mod tests {
                 timeout_ns: NS_PER_S,
                 graceful_stop_ns: 2 * NS_PER_S,
                 seed: Seed(1),
+                start_grace_ns: 5 * MS,
             },
             plan,
             mix,

@@ -159,6 +159,10 @@ struct RunArgs {
     /// A start later than this counts as behind schedule (default 5ms).
     #[arg(long, value_name = "DURATION", value_parser = check_duration)]
     behind_tolerance: Option<String>,
+    /// Starts are timed to this resolution (default 100us): finer is more punctual, coarser
+    /// costs less CPU at high rates.
+    #[arg(long, value_name = "DURATION", value_parser = check_duration)]
+    timer_resolution: Option<String>,
     /// Seed of the request mix's draws (default 1).
     #[arg(long)]
     seed: Option<u64>,
@@ -215,6 +219,7 @@ fn config_of(a: &RunArgs) -> Result<RunConfig, String> {
         timeout,
         graceful_stop,
         behind_tolerance,
+        timer_resolution,
         seed
     );
     if !a.stages.is_empty() {
