@@ -75,7 +75,7 @@ impl Progress {
         if b.count > self.last_behind {
             self.say(format!(
                 "behind schedule at {:.0}s: {} starts more than {} late in the last second \
-                 ({} waited for an in-flight slot, {} late with a slot free: the generator); \
+                 ({} waited for an in-flight slot, {} late with a slot free: the generator itself); \
                  worst so far {}",
                 now_ns as f64 / 1e9,
                 b.count - self.last_behind,

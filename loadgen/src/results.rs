@@ -181,7 +181,8 @@ pub struct BehindSchedule {
     /// Of `count`: waited for a free in-flight slot (the server, or the in-flight limit,
     /// held them back).
     pub waited_for_slot: u64,
-    /// Of `count`: late although a slot was free (the generator could not keep up).
+    /// Of `count`: late although a slot was free (the generator itself was late: its speed,
+    /// or its share of the CPU).
     pub generator: u64,
     /// A start later than this is behind schedule, in ns.
     pub tolerance_ns: u64,

@@ -76,7 +76,7 @@ pub fn render(r: &Results) -> String {
     } else {
         let _ = writeln!(
             out,
-            "  BEHIND SCHEDULE: {} starts later than {}, worst {} ({} waited for an in-flight slot, {} late with a slot free: the generator could not keep up)",
+            "  BEHIND SCHEDULE: {} starts later than {}, worst {} ({} waited for an in-flight slot, {} late with a slot free: the generator itself was late)",
             b.count,
             ns(b.tolerance_ns),
             ns(b.worst_ns),
