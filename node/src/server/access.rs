@@ -397,7 +397,8 @@ mod tests {
     fn keys_round_trip_through_the_access_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("access.toml");
-        let client = add_key(&path, "monitor", &["node".into()], Some("300/30s"), [7; 32]).unwrap();
+        let random: [u8; 32] = std::array::from_fn(|i| i as u8 * 7 + 1);
+        let client = add_key(&path, "monitor", &["node".into()], Some("300/30s"), random).unwrap();
         assert!(
             add_key(&path, "monitor", &["node".into()], None, [8; 32])
                 .unwrap_err()
