@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::mix::{MixError, RequestSpec};
-use crate::plan::{Model, ModelParams, NS_PER_S, Plan, PlanError, Stage};
+use crate::plan::{Model, ModelParams, Plan, PlanError, Stage};
 use crate::threshold::{Threshold, ThresholdError};
 
 /// Defaults, named so documentation and code agree.
@@ -408,14 +408,10 @@ impl RunConfig {
     }
 }
 
-/// Seconds as a float, from ns.
-pub fn secs(ns: u64) -> f64 {
-    ns as f64 / NS_PER_S as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::NS_PER_S;
 
     #[test]
     fn durations() {

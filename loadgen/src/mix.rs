@@ -18,7 +18,6 @@
 //! [`ACCOUNTS_MAX`] accounts, so a template has at most 9,900 renderings).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 use stegosim_node::api::message::{Request, RequestKind};
@@ -531,18 +530,6 @@ fn write_u64(mut v: u64, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(&buf[i..]);
-}
-
-/// Formats a spec list for messages.
-pub fn describe(specs: &[RequestSpec]) -> String {
-    let mut s = String::new();
-    for (i, spec) in specs.iter().enumerate() {
-        if i > 0 {
-            s.push_str(", ");
-        }
-        let _ = write!(s, "{}*{}", spec.metric_name(), spec.weight);
-    }
-    s
 }
 
 #[cfg(test)]

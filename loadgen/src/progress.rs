@@ -63,7 +63,7 @@ impl Progress {
     }
 
     /// One second passed: update the line, warn when starts fell behind.
-    pub fn tick(&mut self, now_ns: u64, rec: &Recorder, in_flight: i64) {
+    pub fn tick(&mut self, now_ns: u64, rec: &Recorder, in_flight: i64, connections: i64) {
         let dt = (now_ns.saturating_sub(self.last_ns)) as f64 / 1e9;
         let started = rec.started_total();
         let rate = if dt > 0.0 {
@@ -104,7 +104,7 @@ impl Progress {
                 )
             };
             bar.set_message(format!(
-                "{:>4.0}s  rate {rate:.0}/s{target}  p50 {p50}  p99 {p99}  errors {}  in flight {in_flight}  behind {}",
+                "{:>4.0}s  rate {rate:.0}/s{target}  p50 {p50}  p99 {p99}  errors {}  in flight {in_flight}  behind {}  connections {connections}",
                 now_ns as f64 / 1e9,
                 rec.errors_total(),
                 b.count

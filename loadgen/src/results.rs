@@ -19,7 +19,6 @@ use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerial
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{Recorder, SERIES_SIGFIG, SIGFIG, new_histogram};
-use crate::plan::NS_PER_S;
 use crate::threshold::{Threshold, ThresholdResult};
 
 /// The value of `format` in every results file.
@@ -685,9 +684,4 @@ pub fn merge(inputs: &[Results], thresholds: &[Threshold]) -> Result<Results, Re
         obj.insert("merged_from".into(), serde_json::Value::from(inputs.len()));
     }
     Ok(m.to_results(config, &all))
-}
-
-/// Seconds, from ns.
-pub fn seconds(ns: u64) -> f64 {
-    ns as f64 / NS_PER_S as f64
 }

@@ -265,7 +265,12 @@ async fn load(
             _ = tick.tick() => {
                 let now = clock.now_ns();
                 let rec = lock(&recorder);
-                progress.tick(now, &rec, live.in_flight.load(Ordering::Relaxed));
+                progress.tick(
+                    now,
+                    &rec,
+                    live.in_flight.load(Ordering::Relaxed),
+                    live.running.load(Ordering::Relaxed),
+                );
             }
         }
     }

@@ -39,7 +39,8 @@ const SLOT_BITS: u32 = 20;
 /// The most requests one connection may have in flight.
 pub const IN_FLIGHT_MAX: u32 = 1 << SLOT_BITS;
 
-/// The most transactions one worker follows at once; more are not followed (and counted).
+/// The most transactions one worker follows at once; more are not followed (they are
+/// counted as unfinished).
 pub const FOLLOWED_MAX: usize = 100_000;
 
 /// Statuses kept for transactions not (yet) known, because a status may arrive before the
