@@ -36,6 +36,11 @@ pub mod defaults {
     pub const PASSWORD: &str = "stegosim-load";
     /// Fee of the setup's funding payments, in µSTG (the dev chain's minimum).
     pub const PAYMENT_FEE: i64 = 1000;
+    /// The account that funds the pool: the dev chain's genesis-funded account.
+    pub const FUND_FROM: &str = "1";
+    /// The password of the dev chain's genesis-funded account (node 0 creates it sealed
+    /// with this password).
+    pub const FUND_PASSWORD: &str = "dev";
     /// How long setup may take before it gives up.
     pub const SETUP_TIMEOUT: &str = "120s";
 }
@@ -70,7 +75,8 @@ pub struct SetupConfig {
     pub fund_amount: i64,
     /// The paying account of the funding (default "1", the dev chain's funded account).
     pub fund_from: Option<String>,
-    /// Password to unseal `fund_from` with, if it is sealed.
+    /// Password to unseal `fund_from` with (default `dev` for the default account "1", the
+    /// dev chain's genesis-funded account; none for another account).
     pub fund_password: Option<String>,
     /// Fee per output of the funding payments, in µSTG (default 1000).
     pub payment_fee: Option<i64>,

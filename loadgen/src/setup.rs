@@ -7,8 +7,10 @@
 //!    already unsealed is fine);
 //! 3. `accounts = N`: N accounts are created (`create_account`; new accounts are unsealed);
 //! 4. when the mix needs addresses (`{address}`, `{recipient}`), `account_info` of each;
-//! 5. `fund_amount`: a `payment` from `fund_from` to each pool account, then waiting until
-//!    each account's `balance_info` shows the amount available.
+//! 5. `fund_amount`: `fund_from` is unsealed (with `fund_password`; for the default account
+//!    "1", the dev chain's genesis-funded account, with its password `dev`), then a `payment`
+//!    from it to each pool account, then waiting until each account's `balance_info` shows the
+//!    amount available.
 //!
 //! Every failure names the step and the node's answer.
 
@@ -168,8 +170,15 @@ async fn fund(
     pool: &[PoolAccount],
     say: &mut dyn FnMut(String),
 ) -> Result<(), SetupError> {
-    let from = setup.fund_from.clone().unwrap_or_else(|| "1".to_string());
-    if let Some(pw) = &setup.fund_password {
+    let from = setup
+        .fund_from
+        .clone()
+        .unwrap_or_else(|| defaults::FUND_FROM.to_string());
+    // The dev chain's funded account starts sealed, with a known password.
+    let password = setup.fund_password.clone().or_else(|| {
+        (setup.fund_from.is_none()).then(|| defaults::FUND_PASSWORD.to_string())
+    });
+    if let Some(pw) = &password {
         let step = format!("unseal the funding account {from}");
         let m = call(
             c,
@@ -182,6 +191,12 @@ async fn fund(
         .await?;
         match error_of(&m) {
             None | Some((Some(ErrorCode::AlreadyUnsealed), _)) => {}
+            Some((Some(ErrorCode::InvalidPassword), _)) if setup.fund_password.is_none() => {
+                return Err(SetupError(format!(
+                    "{step}: the default password {:?} does not unseal it: pass --fund-password",
+                    defaults::FUND_PASSWORD
+                )));
+            }
             Some(_) => return Err(refused(&step, &m)),
         }
     }

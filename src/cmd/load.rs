@@ -147,9 +147,12 @@ struct RunArgs {
     /// Setup: pay this many µSTG to each pool account first (from --fund-from).
     #[arg(long, value_name = "MICRO_STG")]
     fund_amount: Option<i64>,
-    /// Setup: the account that funds the pool (default 1).
+    /// Setup: the account that funds the pool (default 1, the dev chain's funded account).
     #[arg(long, value_name = "ID")]
     fund_from: Option<String>,
+    /// Setup: the password that unseals --fund-from (default `dev` for account 1).
+    #[arg(long)]
+    fund_password: Option<String>,
     /// A request unanswered this long is a timeout (default 10s).
     #[arg(long, value_name = "DURATION", value_parser = check_duration)]
     timeout: Option<String>,
@@ -251,6 +254,9 @@ fn config_of(a: &RunArgs) -> Result<RunConfig, String> {
     }
     if let Some(f) = &a.fund_from {
         cfg.setup.fund_from = Some(f.clone());
+    }
+    if let Some(p) = &a.fund_password {
+        cfg.setup.fund_password = Some(p.clone());
     }
     Ok(cfg)
 }
