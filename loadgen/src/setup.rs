@@ -176,7 +176,10 @@ async fn fund(
         .unwrap_or_else(|| defaults::FUND_FROM.to_string());
     // The dev chain's funded account starts sealed, with a known password.
     let password = setup.fund_password.clone().or_else(|| {
-        (setup.fund_from.is_none()).then(|| defaults::FUND_PASSWORD.to_string())
+        setup
+            .fund_from
+            .is_none()
+            .then(|| defaults::FUND_PASSWORD.to_string())
     });
     if let Some(pw) = &password {
         let step = format!("unseal the funding account {from}");
