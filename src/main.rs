@@ -19,6 +19,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a scenario file in the simulator (the built-in quickstart without FILE).
@@ -40,6 +42,9 @@ enum Command {
         #[command(subcommand)]
         bench: cmd::sim::Bench,
     },
+    /// Load a node's API with a workload model (k6's names) and measure it without
+    /// coordinated omission; merge results of several load generators.
+    Load(cmd::load::LoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
         Command::Node(args) => cmd::node::run_node(args),
         Command::Access(args) => cmd::access::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Load(args) => cmd::load::run_load(args),
     };
     match result {
         Ok(code) => code,

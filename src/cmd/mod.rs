@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod frame;
+pub mod load;
 pub mod node;
 pub mod report;
 pub mod sim;
