@@ -49,28 +49,6 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// The echo server of `node/benches/api_server.rs`: every text frame back as it came,
-/// flushed one by one, as a plain echo server does.
-async fn echo_server(listener: TcpListener) {
-    loop {
-        let Ok((s, _)) = listener.accept().await else {
-            return;
-        };
-        let _ = s.set_nodelay(true);
-        tokio::spawn(async move {
-            let Ok(ws) = tokio_tungstenite::accept_async(s).await else {
-                return;
-            };
-            let (mut tx, mut rx) = ws.split();
-            while let Some(Ok(m)) = rx.next().await {
-                if m.is_text() && tx.send(m).await.is_err() {
-                    return;
-                }
-            }
-        });
-    }
-}
-
 /// A tuned echo server: every text frame back as it came, feeding everything that is ready
 /// and flushing once per batch.
 async fn batching_echo_server(listener: TcpListener) {
@@ -413,7 +391,7 @@ fn main() {
             if batching {
                 batching_echo_server(l).await;
             } else {
-                echo_server(l).await;
+                stegosim_node::server::echo::serve(l).await;
             }
         });
         return;
@@ -448,7 +426,7 @@ fn main() {
             let token = ApiToken::from_bytes([7; 16]);
             let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let echo_addr = l.local_addr().unwrap();
-            let server = tokio::spawn(echo_server(l));
+            let server = tokio::spawn(stegosim_node::server::echo::serve(l));
             for f in [in_flight, in_flight * 4, in_flight * 16] {
                 let r = crypto_echo(echo_addr, &token, conns, f, seconds).await;
                 println!("echo (api_server's): {conns} connections x {f} in flight: {r:.0} round trips/s");

@@ -38,31 +38,7 @@ fn env(name: &str, default: u64) -> u64 {
 async fn echo_server() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let (s, _) = l.accept().await.unwrap();
-            let _ = s.set_nodelay(true);
-            tokio::spawn(async move {
-                let Ok(ws) = tokio_tungstenite::accept_async(s).await else {
-                    return;
-                };
-                let (mut tx, mut rx) = ws.split();
-                while let Some(Ok(m)) = rx.next().await {
-                    if m.is_text() {
-                        if tx.feed(m).await.is_err() {
-                            return;
-                        }
-                        // Flush when nothing more is immediately readable is what a tuned
-                        // echo would do; tungstenite's stream has no peek, so flush per
-                        // message as a plain echo server does.
-                        if tx.flush().await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
+    tokio::spawn(stegosim_node::server::echo::serve(l));
     addr
 }
 

@@ -8,6 +8,7 @@
 //! - [`access`]: access keys, groups and rate limits.
 //! - [`devnet`]: `stegosim node`: a local network of nodes in one process.
 //! - [`client`]: a small API client (tests, tools, the load generator).
+//! - [`echo`]: the plain echo server the benchmarks compare against.
 
 pub mod access;
 pub mod api;
@@ -15,4 +16,5 @@ pub mod client;
 pub mod clock;
 pub mod devnet;
 pub mod driver;
+pub mod echo;
 pub mod peer;
