@@ -349,9 +349,15 @@ async fn handle_connection(
                             let _ = reply_tx.send(m);
                             continue;
                         }
-                        if let Some(bucket) =
-                            ctx.buckets[key_index.unwrap_or(0)].lock().await.as_mut()
-                        {
+                        // Keys without a rate limit skip the bucket's lock: every
+                        // connection of a key shares it, so it would be a point of contention.
+                        let limited = key.rate_limit.is_some();
+                        let mut guard = if limited {
+                            Some(ctx.buckets[key_index.unwrap_or(0)].lock().await)
+                        } else {
+                            None
+                        };
+                        if let Some(bucket) = guard.as_mut().and_then(|g| g.as_mut()) {
                             if let Err(wait) = bucket.take(ctx.clock.now_ns()) {
                                 let mut m = ServerMessage::error(
                                     req.id,
@@ -368,6 +374,7 @@ async fn handle_connection(
                                 continue;
                             }
                         }
+                        drop(guard);
                         // Wait for a slot: requests beyond the limit wait, they are not refused.
                         let permit = in_flight.clone().acquire_owned().await.ok();
                         if ctx
