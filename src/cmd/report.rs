@@ -29,7 +29,9 @@ fn report_inner(args: ReportArgs) -> Result<ExitCode> {
         && !args.results[0].exists()
     {
         bail!(
-            "`stegosim report merge` merges load-generator results; load results are not supported yet"
+            "`stegosim report merge` is not built yet: merge load-generator results with \
+             `stegosim load merge A.json B.json --out merged.json` (exact, thresholds evaluated \
+             again); HTML and Markdown reports of load results are not built yet"
         );
     }
     let runs = stegosim_reports::load(&args.results)?;
