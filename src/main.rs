@@ -27,6 +27,9 @@ enum Command {
     Run(cmd::sim::RunArgs),
     /// Run a scenario over many seeds (in parallel, optionally one shard of the range).
     Sweep(cmd::sim::SweepArgs),
+    /// Find a smaller variant of a failing run (fewer steps, workloads, expectations, seconds)
+    /// that still fails the same way.
+    Shrink(cmd::sim::ShrinkArgs),
     /// Encode or decode API frames (base64 of IV + AES-128-CTR of the JSON), e.g. to read a
     /// packet capture.
     Frame(cmd::frame::FrameArgs),
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => cmd::sim::run(args),
         Command::Sweep(args) => cmd::sim::sweep(args),
+        Command::Shrink(args) => cmd::sim::shrink(args),
         Command::Bench { bench } => cmd::sim::bench(bench),
         Command::Frame(args) => cmd::frame::run(args),
         Command::Node(args) => cmd::node::run_node(args),

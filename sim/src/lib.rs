@@ -31,6 +31,7 @@ pub mod cluster;
 pub mod des;
 pub mod runner;
 pub mod scenario;
+pub mod shrink;
 pub mod sigcache;
 pub mod sweep;
 pub mod time;

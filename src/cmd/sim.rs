@@ -391,6 +391,88 @@ fn bench_ring(nodes: u32, seconds: u64) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Arguments of `stegosim shrink`.
+#[derive(Debug, clap::Args)]
+pub struct ShrinkArgs {
+    /// The scenario file of the failing run.
+    file: PathBuf,
+    /// The failing seed.
+    #[arg(long)]
+    seed: u64,
+    /// Engine: `des`.
+    #[arg(long, default_value = "des")]
+    engine: String,
+    /// Most runs to spend searching.
+    #[arg(long, default_value_t = 200)]
+    runs_max: u32,
+}
+
+fn shrink_inner(args: ShrinkArgs) -> Result<ExitCode> {
+    let engine = EngineKind::parse(&args.engine).map_err(|e| anyhow::anyhow!(e))?;
+    let (scenario, label) = load_scenario(Some(&args.file))?;
+    eprintln!(
+        "shrinking {} at seed {} (at most {} runs)...",
+        scenario.name, args.seed, args.runs_max
+    );
+    let Some(s) = stegosim_sim::shrink::shrink(&scenario, args.seed, engine, args.runs_max)
+        .map_err(|e| anyhow::anyhow!(e))?
+    else {
+        println!("{label} passes at seed {}: nothing to shrink", args.seed);
+        return Ok(ExitCode::SUCCESS);
+    };
+    let f = s
+        .outcome
+        .first_failure
+        .as_ref()
+        .expect("a shrunk run fails");
+    println!(
+        "smallest failing variant found in {} runs: still fails with {} {:?}",
+        s.runs, f.kind, f.name
+    );
+    println!("  {}", f.detail);
+    if s.removed.is_empty() {
+        println!("nothing could be removed: every step, workload and second is needed");
+    } else {
+        println!("removed, and it still fails the same way:");
+        for r in &s.removed {
+            println!("  - {r}");
+        }
+    }
+    let kept: Vec<String> = s
+        .scenario
+        .steps
+        .iter()
+        .map(|st| format!("`{}` (line {})", st.value.action(), st.line))
+        .collect();
+    println!(
+        "what is left: {} nodes ({} validators), {:.1}s, steps: {}, workloads: {}, swarm: {}",
+        s.scenario.nodes,
+        s.scenario.validators,
+        s.scenario.duration_ns as f64 / 1e9,
+        if kept.is_empty() {
+            "none".to_string()
+        } else {
+            kept.join(", ")
+        },
+        s.scenario.workloads.len(),
+        if s.scenario.swarm.is_some() {
+            "on"
+        } else {
+            "off"
+        },
+    );
+    println!(
+        "edit {label} accordingly, then: stegosim run {label} --seed {}",
+        args.seed
+    );
+    Ok(ExitCode::from(1))
+}
+
+/// Runs `stegosim shrink`.
+pub fn shrink(args: ShrinkArgs) -> Result<ExitCode> {
+    exit_2(shrink_inner(args))
+}
+
 /// Errors of the simulator's commands (a bad file, bad arguments) exit with code 2; a failed
 /// check exits with 1 from inside the command.
 fn exit_2(result: Result<ExitCode>) -> Result<ExitCode> {
