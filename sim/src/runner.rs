@@ -1118,6 +1118,18 @@ impl<'a> Runner<'a> {
         Ok(sets)
     }
 
+    /// Resolves a `from` and a `to` list of nodes together (so `"rest"` means the nodes
+    /// neither names).
+    fn resolve_pair(
+        &mut self,
+        from: &[NodeRef],
+        to: &[NodeRef],
+    ) -> Result<(BTreeSet<NodeId>, BTreeSet<NodeId>), String> {
+        let mut r = self.resolve_groups(&[from, to])?;
+        let t = r.pop().expect("two lists in, two sets out");
+        Ok((r.pop().expect("two lists in, two sets out"), t))
+    }
+
     fn step_error(&mut self, step: &Located<Step>, node: Option<NodeId>, why: &str) {
         let t = self.t();
         self.trace.emit(t, node, "step", |l| {
@@ -1345,11 +1357,8 @@ impl<'a> Runner<'a> {
                 self.fault_line(None, "partition", |l| l.json("groups", &groups_json));
             }
             Step::Cut { from, to, .. } => {
-                let (f, t) = match self.resolve_groups(&[from, to]) {
-                    Ok(mut r) => {
-                        let t = r.pop().expect("two lists");
-                        (r.pop().expect("two lists"), t)
-                    }
+                let (f, t) = match self.resolve_pair(from, to) {
+                    Ok(pair) => pair,
                     Err(why) => {
                         self.step_error(step, None, &why);
                         return Ok(());
@@ -1433,11 +1442,8 @@ impl<'a> Runner<'a> {
                 let mut links = 0u64;
                 match (from, to) {
                     (Some(f), Some(t)) => {
-                        let (fs, ts) = match self.resolve_groups(&[f, t]) {
-                            Ok(mut r) => {
-                                let t = r.pop().expect("two lists");
-                                (r.pop().expect("two lists"), t)
-                            }
+                        let (fs, ts) = match self.resolve_pair(f, t) {
+                            Ok(pair) => pair,
                             Err(why) => {
                                 self.step_error(step, None, &why);
                                 return Ok(());
