@@ -37,8 +37,8 @@ enum Command {
     Node(cmd::node::NodeArgs),
     /// Manage access keys of a node's API (groups and rate limits).
     Access(cmd::access::AccessArgs),
-    /// HTML page and Markdown summary of simulation runs (folders with summary.json and
-    /// trace.jsonl).
+    /// HTML page and Markdown summary of simulation runs (summary.json and trace.jsonl) or
+    /// load runs (results.json, several merged exactly); `report merge` merges load results.
     Report(cmd::report::ReportArgs),
     /// Benchmarks that print ratios.
     Bench {

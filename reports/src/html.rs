@@ -32,12 +32,17 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 0; background: #f4f5f7; color: #1d2430; }
 main { max-width: 1200px; margin: 0 auto; padding: 0 16px 40px; }
 .banner { padding: 18px 24px; color: white; border-radius: 0 0 8px 8px; }
 .banner.pass { background: #1e8e3e; color: white; }
 .banner.fail { background: #c5221f; color: white; }
+.banner.warn { background: #b06000; color: white; }
+.alert { background: #fff4e5; border-left: 6px solid #b06000; }
+.alert.bad { background: #fdecea; border-left-color: #c5221f; }
+.alert h2 { color: #8a4b00; }
+.alert.bad h2 { color: #b3261e; }
 .banner h1 { margin: 0; font-size: 28px; }
 .banner p { margin: 6px 0 0; font-size: 16px; }
 section { background: white; border-radius: 8px; margin-top: 16px; padding: 12px 16px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
@@ -63,13 +68,13 @@ svg { display: block; max-width: 100%; height: auto; }
 
 /// How a key figure is shown: plain, amber (worth a look), red (bad news).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tone {
+pub(crate) enum Tone {
     Plain,
     Warn,
     Bad,
 }
 
-fn tone(warn: bool, bad: bool) -> Tone {
+pub(crate) fn tone(warn: bool, bad: bool) -> Tone {
     if bad {
         Tone::Bad
     } else if warn {
@@ -79,7 +84,7 @@ fn tone(warn: bool, bad: bool) -> Tone {
     }
 }
 
-fn figure(out: &mut String, key: &str, value: &str, tone: Tone) {
+pub(crate) fn figure(out: &mut String, key: &str, value: &str, tone: Tone) {
     let _ = write!(
         out,
         "<div class=\"figure{}\"><div class=\"v\">{}</div><div class=\"k\">{}</div></div>",
@@ -93,7 +98,7 @@ fn figure(out: &mut String, key: &str, value: &str, tone: Tone) {
     );
 }
 
-fn section(out: &mut String, id: &str, title: &str, note: &str, body: &str) {
+pub(crate) fn section(out: &mut String, id: &str, title: &str, note: &str, body: &str) {
     let _ = writeln!(
         out,
         "<section id=\"{id}\"><h2>{}</h2><p class=\"note\">{}</p>{body}</section>",

@@ -27,11 +27,11 @@ const CUT: RGBColor = RGBColor(150, 80, 200);
 const DRIFT: RGBColor = RGBColor(220, 190, 0);
 const FAIL: RGBColor = RGBColor(215, 25, 28);
 
-fn font(size: u32) -> TextStyle<'static> {
+pub(crate) fn font(size: u32) -> TextStyle<'static> {
     TextStyle::from(("sans-serif", size).into_font()).color(&BLACK)
 }
 
-fn err<E: std::fmt::Display>(e: E) -> Error {
+pub(crate) fn err<E: std::fmt::Display>(e: E) -> Error {
     Error::Plot(e.to_string())
 }
 
@@ -40,7 +40,7 @@ const LEGEND_PX: u32 = 170;
 
 /// A legend entry's symbol.
 #[derive(Debug, Clone, Copy)]
-enum Mark {
+pub(crate) enum Mark {
     /// A filled box (areas, shaded spans, bars).
     Box(RGBAColor),
     /// A vertical tick of this stroke width.
@@ -53,11 +53,11 @@ enum Mark {
     Cross(RGBAColor),
 }
 
-type Legend = Vec<(String, Mark)>;
+pub(crate) type Legend = Vec<(String, Mark)>;
 
 /// Draws into a fresh SVG string of `WIDTH_PX` x `height_px`: `draw` gets the plot's area
 /// and fills the legend, which is drawn in a column on the right.
-fn svg(
+pub(crate) fn svg(
     height_px: u32,
     draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>, &mut Legend) -> Result<(), Error>,
 ) -> Result<String, Error> {
@@ -103,7 +103,7 @@ fn svg(
     Ok(out)
 }
 
-fn secs(ns: u64) -> f64 {
+pub(crate) fn secs(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 

@@ -68,7 +68,7 @@ enum LoadAction {
 }
 
 #[derive(Debug, Args)]
-struct MergeArgs {
+pub struct MergeArgs {
     /// Results files (`stegosim load --out`).
     #[arg(required = true, value_name = "RESULTS")]
     inputs: Vec<PathBuf>,
@@ -175,6 +175,9 @@ struct RunArgs {
     /// Write the results (JSON) here.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Also write the report of the run at the end: DIR/report.html and DIR/report.md.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
     /// No live progress line and no summary (errors and behind-schedule warnings still go to
     /// standard error).
     #[arg(long, short)]
@@ -282,7 +285,20 @@ fn run_generator(a: RunArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_RUN_FAILED));
         }
     };
-    finish(&results, a.out.as_deref(), a.quiet)
+    let code = finish(&results, a.out.as_deref(), a.quiet)?;
+    if let Some(dir) = &a.report {
+        match stegosim_reports::write_load_report_dir(&results, a.out.as_deref(), dir) {
+            Ok((html, md)) if !a.quiet => {
+                println!("report {} and {}", html.display(), md.display())
+            }
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("error: report: {e}");
+                return Ok(ExitCode::from(EXIT_RUN_FAILED));
+            }
+        }
+    }
+    Ok(code)
 }
 
 /// Writes and prints results, and picks the exit code from the thresholds.
@@ -306,7 +322,7 @@ fn finish(results: &Results, out: Option<&std::path::Path>, quiet: bool) -> Resu
     }
 }
 
-fn run_merge(m: MergeArgs) -> Result<ExitCode> {
+pub fn run_merge(m: MergeArgs) -> Result<ExitCode> {
     let thresholds = match m
         .thresholds
         .iter()
