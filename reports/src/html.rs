@@ -107,6 +107,89 @@ pub(crate) fn section(out: &mut String, id: &str, title: &str, note: &str, body:
     );
 }
 
+/// Rows of the Snowball rounds table at most (the rest are counted).
+pub const SNOWBALL_ROWS_MAX: usize = 200;
+
+/// The Snowball section: rounds over time per node, phase lengths, each round.
+fn snowball_section(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error> {
+    let id = format!("{prefix}snowball");
+    if run.snowball.is_empty() {
+        section(
+            out,
+            &id,
+            "Snowball rounds",
+            "No Snowball rounds in this run (the trace has no snowball_status events).",
+            "",
+        );
+        return Ok(());
+    }
+    let rounds = &run.snowball;
+    let ok = rounds.iter().filter(|r| r.outcome == Some(true)).count();
+    let failed = rounds.iter().filter(|r| r.outcome == Some(false)).count();
+    let open = rounds.len() - ok - failed;
+    let mut body = plot::snowball_rounds(run)?;
+    body.push_str(
+        "<h3>Phase lengths</h3><table><tr><th>state</th><th>phases</th><th>mean</th><th>longest</th></tr>",
+    );
+    for (state, n, mean, max) in run.snowball_phase_stats() {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td class=\"num\">{n}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(&state),
+            fmt_s(mean),
+            fmt_s(max)
+        );
+    }
+    body.push_str("</table><h3>Rounds</h3><table><tr><th>node</th><th>session</th><th>participants</th><th>started</th><th>length</th><th>outcome</th><th>phases</th></tr>");
+    for r in rounds.iter().take(SNOWBALL_ROWS_MAX) {
+        let outcome = match r.outcome {
+            Some(true) => "succeeded".to_string(),
+            Some(false) => format!("FAILED in {}", r.failed_in().unwrap_or("its first phase")),
+            None => "unfinished".to_string(),
+        };
+        let phases: Vec<String> = r
+            .phases
+            .iter()
+            .map(|p| format!("{} {}", p.state, fmt_s(p.to_ns.saturating_sub(p.from_ns))))
+            .collect();
+        let _ = write!(
+            body,
+            "<tr{}><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+            if r.outcome == Some(true) {
+                ""
+            } else {
+                " class=\"bad\""
+            },
+            r.node,
+            escape(r.session.as_deref().unwrap_or("")),
+            r.participants.map(|n| n.to_string()).unwrap_or_default(),
+            fmt_s(r.start_ns()),
+            fmt_s(r.end_ns.saturating_sub(r.start_ns())),
+            escape(&outcome),
+            escape(&phases.join(" → "))
+        );
+    }
+    body.push_str("</table>");
+    if rounds.len() > SNOWBALL_ROWS_MAX {
+        let _ = write!(
+            body,
+            "<p class=\"note\">… and {} more rounds.</p>",
+            rounds.len() - SNOWBALL_ROWS_MAX
+        );
+    }
+    section(
+        out,
+        &id,
+        "Snowball rounds",
+        &format!(
+            "{} rounds (one per node and session): {ok} succeeded, {failed} failed, {open} unfinished. Each row is a node; each span a phase (pool_wait, shared_keying, commitment, cloaked_vals, signature, secret_keying); a green triangle where the round succeeded, a red cross where it failed.",
+            rounds.len()
+        ),
+        &body,
+    );
+    Ok(())
+}
+
 /// One run, as the part of the page under its banner.
 fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error> {
     let s = &run.summary;
@@ -139,6 +222,22 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
         c.transactions.committed,
         c.transactions.submitted
     );
+    if !run.snowball.is_empty() {
+        let failed = run
+            .snowball
+            .iter()
+            .filter(|r| r.outcome == Some(false))
+            .count();
+        let _ = write!(
+            out,
+            "<p>Snowball: {} rounds, {} succeeded, {failed} failed</p>",
+            run.snowball.len(),
+            run.snowball
+                .iter()
+                .filter(|r| r.outcome == Some(true))
+                .count()
+        );
+    }
     if let Some(g) = run.longest_gap.filter(|g| g.len_ns() > 3_000_000_000) {
         let _ = write!(
             out,
@@ -335,13 +434,7 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
         ),
         &plot::dropped(run)?,
     );
-    section(
-        out,
-        &format!("{prefix}snowball"),
-        "Snowball rounds",
-        "The trace format has no Snowball events yet (secure_payment is not built in the node): no rounds to show.",
-        "",
-    );
+    snowball_section(out, run, prefix)?;
 
     // Checks.
     let mut table = String::from(

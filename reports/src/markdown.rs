@@ -38,6 +38,23 @@ pub fn key_figures(run: &SimRun) -> Vec<(&'static str, String)> {
         ("messages dropped (partition)", d.partition.to_string()),
         ("messages dropped (down)", d.down.to_string()),
         ("trace lines", c.trace_lines.to_string()),
+        ("snowball rounds (derived)", run.snowball.len().to_string()),
+        (
+            "snowball rounds succeeded (derived)",
+            run.snowball
+                .iter()
+                .filter(|r| r.outcome == Some(true))
+                .count()
+                .to_string(),
+        ),
+        (
+            "snowball rounds failed (derived)",
+            run.snowball
+                .iter()
+                .filter(|r| r.outcome == Some(false))
+                .count()
+                .to_string(),
+        ),
         (
             "longest gap between blocks (derived)",
             match run.longest_gap {
@@ -99,6 +116,21 @@ fn render_run(out: &mut String, run: &SimRun, level: &str) {
     }
     let _ = writeln!(out);
 
+    if run.snowball.is_empty() {
+        let _ = writeln!(
+            out,
+            "Snowball: no rounds in this run (no snowball_status events in the trace).\n"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "| Snowball state | phases | mean | longest |\n|---|---:|---:|---:|"
+        );
+        for (state, n, mean, max) in run.snowball_phase_stats() {
+            let _ = writeln!(out, "| {state} | {n} | {} | {} |", fmt_s(mean), fmt_s(max));
+        }
+        let _ = writeln!(out);
+    }
     let _ = writeln!(
         out,
         "| check | kind | result | at | detail |\n|---|---|---|---:|---|"

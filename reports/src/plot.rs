@@ -486,3 +486,121 @@ pub fn dropped(run: &SimRun) -> Result<String, Error> {
         Ok(())
     })
 }
+
+/// Colour of a Snowball state.
+pub fn snowball_color(state: &str) -> RGBColor {
+    match state {
+        "pool_wait" => RGBColor(200, 200, 200),
+        "shared_keying" => RGBColor(120, 170, 230),
+        "commitment" => RGBColor(70, 120, 180),
+        "cloaked_vals" => RGBColor(150, 80, 200),
+        "signature" => RGBColor(235, 140, 0),
+        "secret_keying" => RGBColor(220, 190, 0),
+        _ => RGBColor(140, 140, 140),
+    }
+}
+
+/// Snowball rounds: one row per node that took part (at most [`TIMELINE_ROWS_MAX`]), each
+/// round's phases as coloured spans, a green triangle where it succeeded, a red cross where
+/// it failed.
+pub fn snowball_rounds(run: &SimRun) -> Result<String, Error> {
+    let mut nodes: Vec<u32> = run.snowball.iter().map(|r| r.node).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    nodes.truncate(TIMELINE_ROWS_MAX as usize);
+    let rows = nodes.len().max(1) as u32;
+    let row_of = |n: u32| {
+        nodes
+            .iter()
+            .position(|m| *m == n)
+            .map(|i| (rows - 1 - i as u32) as f64)
+    };
+    let end_s = secs(run.summary.duration_ns).max(1e-3);
+    // Tall enough for the legend's ten entries.
+    let height = (90 + 26 * rows).max(250);
+    let labels = nodes.clone();
+    svg(height, |root, legend| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..end_s, -0.5f64..(rows as f64 - 0.5))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(rows as usize + 1)
+            .y_label_formatter(&|v| {
+                let r = v.round();
+                if (v - r).abs() < 1e-6 && r >= 0.0 && r < rows as f64 {
+                    labels
+                        .get((rows - 1 - r as u32) as usize)
+                        .map(|n| format!("node {n}"))
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("simulated time (s)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(font(13))
+            .axis_desc_style(font(14))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(err)?;
+        for state in crate::sim::SNOWBALL_STATES {
+            let color = snowball_color(state);
+            let rects: Vec<_> = run
+                .snowball
+                .iter()
+                .filter_map(|r| row_of(r.node).map(|y| (r, y)))
+                .flat_map(|(r, y)| {
+                    r.phases.iter().filter(|p| p.state == state).map(move |p| {
+                        Rectangle::new(
+                            [(secs(p.from_ns), y - 0.3), (secs(p.to_ns), y + 0.3)],
+                            color.filled(),
+                        )
+                    })
+                })
+                .collect();
+            if !rects.is_empty() {
+                chart.draw_series(rects).map_err(err)?;
+                legend.push((state.to_string(), Mark::Box(color.to_rgba())));
+            }
+        }
+        let ok: Vec<_> = run
+            .snowball
+            .iter()
+            .filter(|r| r.outcome == Some(true))
+            .filter_map(|r| {
+                row_of(r.node).map(|y| {
+                    TriangleMarker::new(
+                        (secs(r.end_ns), y + 0.3),
+                        6,
+                        RGBColor(30, 142, 62).filled(),
+                    )
+                })
+            })
+            .collect();
+        if !ok.is_empty() {
+            chart.draw_series(ok).map_err(err)?;
+            legend.push((
+                "succeeded".into(),
+                Mark::Triangle(RGBColor(30, 142, 62).to_rgba()),
+            ));
+        }
+        let failed: Vec<_> = run
+            .snowball
+            .iter()
+            .filter(|r| r.outcome == Some(false))
+            .filter_map(|r| {
+                row_of(r.node).map(|y| Cross::new((secs(r.end_ns), y), 7, FAIL.stroke_width(3)))
+            })
+            .collect();
+        if !failed.is_empty() {
+            chart.draw_series(failed).map_err(err)?;
+            legend.push(("failed".into(), Mark::Cross(FAIL.to_rgba())));
+        }
+        Ok(())
+    })
+}

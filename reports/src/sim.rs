@@ -193,6 +193,12 @@ struct Line {
     name: Option<String>,
     #[serde(default)]
     what: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    session_id: Option<Value>,
+    #[serde(default)]
+    participants: Option<Value>,
     /// Everything else the table of notable events shows (`groups`, `from`, `to`, ...).
     #[serde(flatten)]
     rest: BTreeMap<String, Value>,
@@ -268,6 +274,65 @@ pub const TX_STATUSES: [&str; 7] = [
     "conflicted",
 ];
 
+/// Snowball states in the order a round goes through them (`succeeded` and `failed` end it).
+pub const SNOWBALL_STATES: [&str; 8] = [
+    "pool_wait",
+    "shared_keying",
+    "commitment",
+    "cloaked_vals",
+    "signature",
+    "secret_keying",
+    "succeeded",
+    "failed",
+];
+
+/// One phase of a Snowball round on a node: its state, from, to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnowballPhase {
+    /// The state (`pool_wait`, `shared_keying`, ...).
+    pub state: String,
+    /// When the node entered it.
+    pub from_ns: u64,
+    /// When it left it (the next state, the end of the round, or the end of the run).
+    pub to_ns: u64,
+}
+
+/// One Snowball round as one node saw it (from `snowball_status` trace lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnowballRound {
+    /// The node.
+    pub node: u32,
+    /// The session, when the trace names it.
+    pub session: Option<String>,
+    /// Participants, when the trace says (the last count seen).
+    pub participants: Option<u64>,
+    /// The phases in order.
+    pub phases: Vec<SnowballPhase>,
+    /// `Some(true)` succeeded, `Some(false)` failed, `None` unfinished at the end of the run.
+    pub outcome: Option<bool>,
+    /// When it ended (succeeded, failed, or the end of the run).
+    pub end_ns: u64,
+}
+
+impl SnowballRound {
+    /// When it started.
+    pub fn start_ns(&self) -> u64 {
+        self.phases
+            .first()
+            .map(|p| p.from_ns)
+            .unwrap_or(self.end_ns)
+    }
+
+    /// The state it was in when it failed (the last phase before `failed`).
+    pub fn failed_in(&self) -> Option<&str> {
+        if self.outcome == Some(false) {
+            self.phases.last().map(|p| p.state.as_str())
+        } else {
+            None
+        }
+    }
+}
+
 /// A simulation run: its summary and what its trace shows.
 #[derive(Debug, Clone)]
 pub struct SimRun {
@@ -295,6 +360,8 @@ pub struct SimRun {
     pub longest_gap: Option<Gap>,
     /// Lines read from the trace.
     pub trace_lines_read: u64,
+    /// Snowball rounds per node, in order of their start.
+    pub snowball: Vec<SnowballRound>,
     /// Whether the trace was cut short by [`TRACE_LINES_MAX`].
     pub trace_truncated: bool,
     /// Whether the trace file was there at all.
@@ -333,6 +400,7 @@ impl SimRun {
             notable: Vec::new(),
             checks: Vec::new(),
             longest_gap: None,
+            snowball: Vec::new(),
             trace_lines_read: 0,
             trace_truncated: false,
             trace_found: false,
@@ -369,6 +437,7 @@ impl SimRun {
         let mut cuts_open: Vec<Span> = Vec::new();
         let mut drift_open: BTreeMap<u32, (u64, String)> = BTreeMap::new();
         let mut block_times: Vec<u64> = Vec::new();
+        let mut rounds_open: BTreeMap<u32, SnowballRound> = BTreeMap::new();
         for (index, line) in reader.lines().enumerate() {
             if index >= TRACE_LINES_MAX {
                 self.trace_truncated = true;
@@ -554,6 +623,92 @@ impl SimRun {
                         bad: false,
                     });
                 }
+                ("snowball_status", node) => {
+                    let Some(state) = l.state.filter(|s| !s.is_empty()) else {
+                        return Err(Error::Format {
+                            path: path.to_path_buf(),
+                            line: index + 1,
+                            message: "snowball_status without a state".into(),
+                        });
+                    };
+                    let node = node.unwrap_or(0);
+                    let session = l.session_id.map(|v| match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    });
+                    let participants = match l.participants {
+                        Some(Value::Number(n)) => n.as_u64(),
+                        Some(Value::Array(a)) => Some(a.len() as u64),
+                        _ => None,
+                    };
+                    // A new session on a node whose round is still open: that round never
+                    // finished.
+                    if let Some(open) = rounds_open.get(&node)
+                        && session.is_some()
+                        && open.session.is_some()
+                        && open.session != session
+                    {
+                        let mut r = rounds_open.remove(&node).expect("open round");
+                        r.end_ns = t;
+                        if let Some(p) = r.phases.last_mut() {
+                            p.to_ns = t;
+                        }
+                        self.snowball.push(r);
+                    }
+                    let round = rounds_open.entry(node).or_insert_with(|| SnowballRound {
+                        node,
+                        session: session.clone(),
+                        participants: None,
+                        phases: Vec::new(),
+                        outcome: None,
+                        end_ns,
+                    });
+                    if round.session.is_none() {
+                        round.session = session;
+                    }
+                    if participants.is_some() {
+                        round.participants = participants;
+                    }
+                    if state == "succeeded" || state == "failed" {
+                        let mut r = rounds_open.remove(&node).expect("open round");
+                        if let Some(p) = r.phases.last_mut() {
+                            p.to_ns = t;
+                        }
+                        r.end_ns = t;
+                        r.outcome = Some(state == "succeeded");
+                        if state == "failed" {
+                            self.notable.push(Notable {
+                                t_ns: t,
+                                node: Some(node),
+                                what: "Snowball round failed".into(),
+                                detail: format!(
+                                    "session {} in {}{}",
+                                    r.session.as_deref().unwrap_or("?"),
+                                    r.failed_in().unwrap_or("its first phase"),
+                                    r.participants
+                                        .map(|n| format!(", {n} participants"))
+                                        .unwrap_or_default()
+                                ),
+                                bad: true,
+                            });
+                        }
+                        self.snowball.push(r);
+                    } else if round
+                        .phases
+                        .last()
+                        .map(|p| p.state != state)
+                        .unwrap_or(true)
+                    {
+                        if let Some(p) = round.phases.last_mut() {
+                            p.to_ns = t;
+                        }
+                        round.phases.push(SnowballPhase {
+                            state,
+                            from_ns: t,
+                            to_ns: end_ns,
+                        });
+                    }
+                }
                 ("expectation", _) | ("invariant", _) => {
                     let held = l.rest.get("held").and_then(Value::as_bool).unwrap_or(false);
                     let name = l.name.unwrap_or_default();
@@ -594,6 +749,8 @@ impl SimRun {
                 what,
             });
         }
+        self.snowball.extend(rounds_open.into_values());
+        self.snowball.sort_by_key(|r| (r.start_ns(), r.node));
         self.spans.sort_by_key(|s| (s.from_ns, s.to_ns));
         // Stable sort: same-time events keep trace order.
         self.notable.sort_by_key(|n| n.t_ns);
@@ -637,6 +794,28 @@ impl SimRun {
                 (t, counts)
             })
             .collect()
+    }
+
+    /// Per Snowball state: (phases, mean length, longest), over every round of every node.
+    pub fn snowball_phase_stats(&self) -> Vec<(String, u64, u64, u64)> {
+        let mut by: BTreeMap<String, (u64, u128, u64)> = BTreeMap::new();
+        for p in self.snowball.iter().flat_map(|r| &r.phases) {
+            let len = p.to_ns.saturating_sub(p.from_ns);
+            let e = by.entry(p.state.clone()).or_insert((0, 0, 0));
+            e.0 += 1;
+            e.1 += len as u128;
+            e.2 = e.2.max(len);
+        }
+        let rank = |s: &str| SNOWBALL_STATES.iter().position(|k| *k == s).unwrap_or(99);
+        let mut out: Vec<_> = by
+            .into_iter()
+            .map(|(s, (n, sum, max))| {
+                let mean = (sum / n.max(1) as u128) as u64;
+                (s, n, mean, max)
+            })
+            .collect();
+        out.sort_by(|a, b| (rank(&a.0), &a.0).cmp(&(rank(&b.0), &b.0)));
+        out
     }
 
     /// Dropped messages per reason, summed into `buckets` time windows.
