@@ -192,7 +192,10 @@ fn markdown_numbers_match_the_json() {
 
 #[test]
 fn several_runs_make_one_page_with_an_overview() {
-    let runs = stegosim_reports::load(&RUNS.map(data)).unwrap();
+    let stegosim_reports::Report::Sim(runs) = stegosim_reports::read(&RUNS.map(data)).unwrap()
+    else {
+        panic!("simulation runs are read as such")
+    };
     let page = html::render(&runs).unwrap();
     assert_eq!(page.matches("<svg").count(), 8);
     assert!(page.contains("2 runs: 1 passed, 1 failed"));
@@ -203,9 +206,114 @@ fn several_runs_make_one_page_with_an_overview() {
 #[test]
 fn a_folder_without_results_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let e = stegosim_reports::load(&[dir.path().to_path_buf()]).unwrap_err();
-    assert!(e.to_string().contains("not a simulation run"), "{e}");
+    let e = stegosim_reports::read(&[dir.path().to_path_buf()]).unwrap_err();
+    assert!(e.to_string().contains("neither a simulation run"), "{e}");
     std::fs::write(dir.path().join("summary.json"), "{\"scenario\": 3}").unwrap();
-    let e = stegosim_reports::load(&[dir.path().to_path_buf()]).unwrap_err();
+    let e = stegosim_reports::read(&[dir.path().to_path_buf()]).unwrap_err();
     assert!(e.to_string().contains("summary.json:1"), "{e}");
+}
+
+#[test]
+fn snowball_rounds_are_read_and_drawn() {
+    // Hand-written: round s1 succeeds on 3 nodes; in s2 node 2 fails in `signature` while
+    // nodes 0 and 1 reveal keys, go on with 2 participants and succeed; node 0 is still in
+    // the pool at the end.
+    let run = SimRun::load(&data("snowball")).unwrap();
+    assert_eq!(run.snowball.len(), 7);
+    let ok = run
+        .snowball
+        .iter()
+        .filter(|r| r.outcome == Some(true))
+        .count();
+    assert_eq!(ok, 5);
+    let failed: Vec<_> = run
+        .snowball
+        .iter()
+        .filter(|r| r.outcome == Some(false))
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].node, 2);
+    assert_eq!(failed[0].session.as_deref(), Some("s2"));
+    assert_eq!(failed[0].failed_in(), Some("signature"));
+    assert_eq!(failed[0].participants, Some(3));
+    let unfinished: Vec<_> = run
+        .snowball
+        .iter()
+        .filter(|r| r.outcome.is_none())
+        .collect();
+    assert_eq!(unfinished.len(), 1);
+    assert_eq!(unfinished[0].end_ns, run.summary.duration_ns);
+    // Node 0's s2: the exclusion shows as secret_keying, then a second cloaked_vals with 2.
+    let s2 = run
+        .snowball
+        .iter()
+        .find(|r| r.node == 0 && r.session.as_deref() == Some("s2"))
+        .unwrap();
+    let states: Vec<&str> = s2.phases.iter().map(|p| p.state.as_str()).collect();
+    assert_eq!(
+        states,
+        [
+            "pool_wait",
+            "shared_keying",
+            "commitment",
+            "cloaked_vals",
+            "signature",
+            "secret_keying",
+            "cloaked_vals",
+            "signature"
+        ]
+    );
+    assert_eq!(s2.participants, Some(2));
+    assert_eq!(s2.phases[4].to_ns - s2.phases[4].from_ns, 3_000_000_000);
+    let stats = run.snowball_phase_stats();
+    let signature = stats.iter().find(|s| s.0 == "signature").unwrap();
+    assert_eq!((signature.1, signature.3), (8, 3_000_000_000));
+
+    let page = html::render(std::slice::from_ref(&run)).unwrap();
+    assert_eq!(page.matches("<svg").count(), 5, "four plots and the rounds");
+    assert!(page.contains("Snowball: 7 rounds, 5 succeeded, 1 failed"));
+    assert!(page.contains("FAILED in signature"));
+    let svg = stegosim_reports::plot::snowball_rounds(&run).unwrap();
+    for legend in [
+        "pool_wait",
+        "secret_keying",
+        "succeeded",
+        "failed",
+        "node 2",
+    ] {
+        assert!(svg.contains(legend), "the rounds plot shows {legend}");
+    }
+    let md = markdown::render(&[run]);
+    let rows = figures(&md);
+    let get = |k: &str| rows.iter().find(|(n, _)| n == k).unwrap().1.clone();
+    assert_eq!(get("snowball rounds (derived)"), "7");
+    assert_eq!(get("snowball rounds failed (derived)"), "1");
+    assert!(md.contains("| signature | 8 |"), "{md}");
+}
+
+#[test]
+fn a_run_without_snowball_says_so_in_one_line() {
+    let run = SimRun::load(&data("partition-fork-revert")).unwrap();
+    assert!(run.snowball.is_empty());
+    let page = html::render(std::slice::from_ref(&run)).unwrap();
+    assert!(page.contains("No Snowball rounds in this run"));
+    assert!(!page.contains("not built"));
+    assert!(markdown::render(&[run]).contains("Snowball: no rounds in this run"));
+}
+
+#[test]
+fn a_snowball_line_without_a_state_is_an_error_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        data("snowball").join("summary.json"),
+        dir.path().join("summary.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("trace.jsonl"),
+        "{\"t_ns\":0,\"kind\":\"run_started\",\"nodes\":1}\n{\"t_ns\":5,\"node\":0,\"kind\":\"snowball_status\"}\n",
+    )
+    .unwrap();
+    let e = SimRun::load(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("trace.jsonl:2") && e.contains("state"), "{e}");
 }
