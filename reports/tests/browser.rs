@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use stegosim_reports::{SimRun, html};
+use stegosim_reports::{LoadRun, SimRun, html, load_report};
 
 /// Seconds one browser run may take.
 const BROWSER_SECONDS_MAX: u64 = 120;
@@ -122,10 +122,22 @@ fn the_report_renders_in_headless_chromium() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    for name in ["partition-fork-revert", "failing"] {
+    let mut pages: Vec<(String, String)> = ["partition-fork-revert", "failing", "snowball"]
+        .iter()
+        .map(|name| {
+            let run = SimRun::load(&data(name)).unwrap();
+            (name.to_string(), html::render(&[run]).unwrap())
+        })
+        .collect();
+    // Load reports: one run, and three results merged.
+    let load = |f: &str| data("load").join(f);
+    let one = LoadRun::load(&[load("payments.json")]).unwrap();
+    pages.push(("load-payments".into(), load_report::html(&one).unwrap()));
+    let merged = LoadRun::load(&[load("a.json"), load("b.json"), load("payments.json")]).unwrap();
+    pages.push(("load-merged".into(), load_report::html(&merged).unwrap()));
+    for (name, text) in pages {
         let page = dir.path().join(format!("{name}.html"));
-        let run = SimRun::load(&data(name)).unwrap();
-        std::fs::write(&page, html::render(&[run]).unwrap()).unwrap();
+        std::fs::write(&page, text).unwrap();
         let png_path = dir.path().join(format!("{name}.png"));
         let (ink, stderr) = screenshot(&browser, &page, &png_path);
         let errors = console_errors(&stderr);
