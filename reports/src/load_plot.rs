@@ -23,6 +23,12 @@ const PCT_COLORS: [RGBColor; 5] = [
     RGBColor(215, 25, 28),
 ];
 
+/// A histogram to draw on the nines axis: its legend name, the histogram, dashed or not.
+pub type Curve<'a> = (String, &'a hdrhistogram::Histogram<u64>, bool);
+
+/// A drawn line: legend name, points, dashed or not.
+type Line = (String, Vec<(f64, f64)>, bool);
+
 /// Whole numbers as labels; the ticks between them unlabelled.
 fn int_label(v: &f64) -> String {
     if (v - v.round()).abs() < 1e-6 {
@@ -179,10 +185,8 @@ pub fn latency_over_time(run: &LoadRun) -> Result<String, Error> {
 
 /// The percentile distribution of histograms on HdrHistogram's "nines" axis: x is
 /// log10(1 / (1 - q)), labelled 0%, 90%, 99%, 99.9%, ...; y is the latency in ms.
-pub fn percentile_distribution(
-    series: &[(String, &hdrhistogram::Histogram<u64>, bool)],
-) -> Result<String, Error> {
-    let mut lines: Vec<(String, Vec<(f64, f64)>, bool)> = Vec::new();
+pub fn percentile_distribution(series: &[Curve<'_>]) -> Result<String, Error> {
+    let mut lines: Vec<Line> = Vec::new();
     let mut top = 0f64;
     let mut deepest = 2f64;
     for (name, h, dashed) in series {

@@ -435,7 +435,7 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         "Per second, over every request type (the results keep per-second histograms for all requests together): latency from the scheduled start, log scale. A spike here is a stall.",
         &load_plot::latency_over_time(run)?,
     );
-    let mut dist: Vec<(String, &hdrhistogram::Histogram<u64>, bool)> = run
+    let mut dist: Vec<load_plot::Curve<'_>> = run
         .latency
         .iter()
         .map(|(k, h)| (k.clone(), h, false))
@@ -495,7 +495,7 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
 
     // Notifications.
     if !run.follow.is_empty() {
-        let mut dist: Vec<(String, &hdrhistogram::Histogram<u64>, bool)> = run
+        let mut dist: Vec<load_plot::Curve<'_>> = run
             .follow
             .iter()
             .map(|(k, h)| (k.clone(), h, false))
