@@ -276,6 +276,10 @@ fn load_with_report_writes_the_page_and_the_summary() {
     );
     assert!(md.contains("| started | 100 |"), "{md}");
     assert!(md.contains(&url), "{md}");
+    assert!(
+        md.contains(&format!("| stegosim | {} |", env!("CARGO_PKG_VERSION"))),
+        "the version that ran: {md}"
+    );
     // The report of the results file says the same.
     let out = stegosim(&["report", "results.json"], dir.path());
     assert_eq!(out.status.code(), Some(0));

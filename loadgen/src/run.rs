@@ -303,7 +303,12 @@ async fn load(
     };
     let mut config = cfg.clone();
     config.endpoint = Some(source.endpoint.clone());
-    Ok(Measured::from_recorder(&rec, source).to_results(config.to_json(), &thresholds))
+    let mut config = config.to_json();
+    if let Some(obj) = config.as_object_mut() {
+        // Which build ran: reports show it in their header.
+        obj.insert("stegosim_version".into(), env!("CARGO_PKG_VERSION").into());
+    }
+    Ok(Measured::from_recorder(&rec, source).to_results(config, &thresholds))
 }
 
 /// The duration rates are computed over: the schedule's, or for an unpaced
