@@ -79,17 +79,6 @@ pub fn throughput(run: &LoadRun) -> Result<String, Error> {
                 .flat_map(|(i, v)| [(i as f64, *v), (i as f64 + 1.0, *v)])
                 .collect()
         };
-        if !target.is_empty() {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    steps(target.clone()),
-                    8,
-                    5,
-                    TARGET.stroke_width(2),
-                ))
-                .map_err(err)?;
-            legend.push(("target".into(), Mark::HLine(TARGET.to_rgba())));
-        }
         for (label, color, values) in [
             (
                 "started",
@@ -114,6 +103,18 @@ pub fn throughput(run: &LoadRun) -> Result<String, Error> {
                 .draw_series(LineSeries::new(steps(values), color.stroke_width(2)))
                 .map_err(err)?;
             legend.push((label.into(), Mark::HLine(color.to_rgba())));
+        }
+        // The target last, dashed, so it shows on top of a run that met it.
+        if !target.is_empty() {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    steps(target.clone()),
+                    8,
+                    5,
+                    TARGET.stroke_width(2),
+                ))
+                .map_err(err)?;
+            legend.push(("target".into(), Mark::HLine(TARGET.to_rgba())));
         }
         Ok(())
     })

@@ -240,7 +240,7 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
     let held = r.thresholds.iter().filter(|t| t.ok).count();
     let _ = write!(
         out,
-        "<p>achieved {:.1}/s{} · completed {:.1}/s · p50 {} · p99 {} · max {} · {} errors · {held} of {} thresholds held · behind schedule: {}</p>",
+        "<p>achieved {:.1}/s{} · completed {:.1}/s · p50 {} · p99 {} · max {} · {} errors · {} · behind schedule: {}</p>",
         s.achieved_rate,
         s.target_rate
             .map(|t| format!(
@@ -253,7 +253,11 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         fmt_ns(all.latency.p99_ns),
         fmt_ns(all.latency.max_ns),
         s.errors,
-        r.thresholds.len(),
+        if r.thresholds.is_empty() {
+            "no thresholds".to_string()
+        } else {
+            format!("{held} of {} thresholds held", r.thresholds.len())
+        },
         s.behind_schedule.count
     );
     if let Verdict::Warn(reasons) | Verdict::Fail(reasons) = &v {
@@ -409,6 +413,9 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         );
     }
     table.push_str("</table>");
+    if r.thresholds.is_empty() {
+        table.clear();
+    }
     section(
         &mut out,
         "thresholds",
@@ -425,7 +432,14 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         &mut out,
         "throughput",
         "Throughput over time against the target",
-        "Requests started and good answers per second; the dashed line is what the schedule asked for (open models: from the schedule itself; paced closed models: the mean rate). Started below the target is the generator falling behind; completed below started is the server not keeping up.",
+        &format!(
+            "Requests started and good answers per second; the dashed line is what the schedule asked for (open models: from the schedule itself; paced closed models: the mean rate). Started below the target is the generator falling behind; completed below started is the server not keeping up.{}",
+            if run.merged_from() > 1 {
+                " Merged results: the target is the first generator's schedule scaled to the summed target rate (exact when every generator ran the same profile)."
+            } else {
+                ""
+            }
+        ),
         &load_plot::throughput(run)?,
     );
     section(
