@@ -188,6 +188,8 @@ pub struct SecondStats {
     pub completed: u64,
     /// Errors known during the second.
     pub errors: u64,
+    /// The second's errors by code (`rate_limited`, `timeout`, ...).
+    pub error_codes: BTreeMap<String, u64>,
     /// Latencies (from the scheduled start) of the second's good answers.
     pub latency: Histogram<u64>,
 }
@@ -199,6 +201,7 @@ impl SecondStats {
             started: 0,
             completed: 0,
             errors: 0,
+            error_codes: BTreeMap::new(),
             latency: new_histogram(SERIES_SIGFIG),
         }
     }
@@ -365,8 +368,10 @@ impl Recorder {
                 if let ErrorKind::Follow(_) = kind {
                     *self.follow_errors.entry(key).or_insert(0) += 1;
                 } else {
+                    let sec = self.second(*at_ns);
+                    sec.errors += 1;
+                    *sec.error_codes.entry(key.1.clone()).or_insert(0) += 1;
                     *self.errors.entry(key).or_insert(0) += 1;
-                    self.second(*at_ns).errors += 1;
                 }
             }
             Event::Followed {
@@ -474,6 +479,7 @@ mod tests {
         );
         assert_eq!(r.series.len(), 2);
         assert_eq!(r.series[1].errors, 1);
+        assert_eq!(r.series[1].error_codes["rate_limited"], 1);
         assert!(r.latency[0].equivalent(r.latency[0].max(), 1_000_000));
         assert!(r.service[0].equivalent(r.service[0].max(), 1_000_000));
     }

@@ -124,6 +124,9 @@ pub struct SeriesPoint {
     pub completed: u64,
     /// Errors in the second.
     pub errors: u64,
+    /// The second's errors by code (absent when none, and in files written before it existed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_by_code: BTreeMap<String, u64>,
     /// Latency percentiles of the second's good answers (from the scheduled start).
     pub p50_ns: u64,
     /// 90th percentile.
@@ -324,6 +327,33 @@ fn add(name: &str, a: &mut Histogram<u64>, b: &Histogram<u64>) -> Result<(), Res
     })
 }
 
+/// One second of the decoded time series.
+#[derive(Debug, Clone)]
+pub struct Second {
+    /// Requests started.
+    pub started: u64,
+    /// Good answers.
+    pub completed: u64,
+    /// Errors.
+    pub errors: u64,
+    /// Errors by code.
+    pub errors_by_code: BTreeMap<String, u64>,
+    /// Latency of the good answers.
+    pub latency: Histogram<u64>,
+}
+
+impl Second {
+    fn empty() -> Second {
+        Second {
+            started: 0,
+            completed: 0,
+            errors: 0,
+            errors_by_code: BTreeMap::new(),
+            latency: new_histogram(SERIES_SIGFIG),
+        }
+    }
+}
+
 /// The data a summary is computed from: decoded histograms and counts.
 #[derive(Debug, Clone)]
 pub struct Measured {
@@ -337,8 +367,8 @@ pub struct Measured {
     pub follow: BTreeMap<String, Histogram<u64>>,
     /// Start lateness.
     pub lateness: Histogram<u64>,
-    /// Per second: started, completed, errors, latency.
-    pub series: Vec<(u64, u64, u64, Histogram<u64>)>,
+    /// Per second.
+    pub series: Vec<Second>,
     /// The sources.
     pub sources: Vec<Source>,
 }
@@ -384,7 +414,13 @@ impl Measured {
             series: r
                 .series
                 .iter()
-                .map(|s| (s.started, s.completed, s.errors, s.latency.clone()))
+                .map(|s| Second {
+                    started: s.started,
+                    completed: s.completed,
+                    errors: s.errors,
+                    errors_by_code: s.error_codes.clone(),
+                    latency: s.latency.clone(),
+                })
                 .collect(),
             sources: vec![source],
         }
@@ -425,9 +461,15 @@ impl Measured {
                 )));
             }
             while series.len() <= i {
-                series.push((0, 0, 0, new_histogram(SERIES_SIGFIG)));
+                series.push(Second::empty());
             }
-            series[i] = (p.started, p.completed, p.errors, h);
+            series[i] = Second {
+                started: p.started,
+                completed: p.completed,
+                errors: p.errors,
+                errors_by_code: p.errors_by_code.clone(),
+                latency: h,
+            };
         }
         Ok(Measured {
             counts: r.counts.clone(),
@@ -467,15 +509,18 @@ impl Measured {
             }
         }
         add("lateness", &mut self.lateness, &other.lateness)?;
-        for (i, (started, completed, errors, h)) in other.series.iter().enumerate() {
+        for (i, o) in other.series.iter().enumerate() {
             while self.series.len() <= i {
-                self.series.push((0, 0, 0, new_histogram(SERIES_SIGFIG)));
+                self.series.push(Second::empty());
             }
             let s = &mut self.series[i];
-            s.0 += started;
-            s.1 += completed;
-            s.2 += errors;
-            add(&format!("series[{i}]"), &mut s.3, h)?;
+            s.started += o.started;
+            s.completed += o.completed;
+            s.errors += o.errors;
+            for (code, n) in &o.errors_by_code {
+                *s.errors_by_code.entry(code.clone()).or_insert(0) += n;
+            }
+            add(&format!("series[{i}]"), &mut s.latency, &o.latency)?;
         }
         self.sources.extend(other.sources.iter().cloned());
         Ok(())
@@ -588,13 +633,15 @@ impl Measured {
                 .series
                 .iter()
                 .enumerate()
-                .map(|(i, (started, completed, errors, h))| {
+                .map(|(i, s)| {
+                    let h = &s.latency;
                     let p = Percentiles::of(h);
                     SeriesPoint {
                         second: i as u64,
-                        started: *started,
-                        completed: *completed,
-                        errors: *errors,
+                        started: s.started,
+                        completed: s.completed,
+                        errors: s.errors,
+                        errors_by_code: s.errors_by_code.clone(),
                         p50_ns: p.p50_ns,
                         p90_ns: p.p90_ns,
                         p99_ns: p.p99_ns,

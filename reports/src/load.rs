@@ -103,11 +103,11 @@ impl LoadRun {
         let series_p99_9_ns = m
             .series
             .iter()
-            .map(|(_, _, _, h)| {
-                if h.is_empty() {
+            .map(|s| {
+                if s.latency.is_empty() {
                     0
                 } else {
-                    h.value_at_quantile(0.999)
+                    s.latency.value_at_quantile(0.999)
                 }
             })
             .collect();

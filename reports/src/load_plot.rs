@@ -263,11 +263,37 @@ pub fn percentile_distribution(series: &[Curve<'_>]) -> Result<String, Error> {
     })
 }
 
-/// Errors per second (all codes; the results keep codes as totals, not per second).
+/// Whether every second's errors are broken down by code (results written before the
+/// per-second codes existed have totals only).
+pub fn errors_have_codes(run: &LoadRun) -> bool {
+    run.results
+        .series
+        .iter()
+        .all(|p| p.errors_by_code.values().sum::<u64>() == p.errors)
+}
+
+/// Errors per second, stacked by code (or all codes together for results without
+/// per-second codes).
 pub fn errors_over_time(run: &LoadRun) -> Result<String, Error> {
     let series = &run.results.series;
     let top = series.iter().map(|p| p.errors).max().unwrap_or(0).max(1) as f64 * 1.1;
     let end = x_end(run);
+    // Per code, per second; one "all codes" layer when the codes are not per second.
+    let mut layers: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    if errors_have_codes(run) {
+        for (i, p) in series.iter().enumerate() {
+            for (code, n) in &p.errors_by_code {
+                layers
+                    .entry(code.clone())
+                    .or_insert_with(|| vec![0; series.len()])[i] += n;
+            }
+        }
+    } else {
+        layers.insert(
+            "errors (all codes)".into(),
+            series.iter().map(|p| p.errors).collect(),
+        );
+    }
     svg(240, |root, legend| {
         let mut chart = ChartBuilder::on(root)
             .margin(12)
@@ -286,19 +312,32 @@ pub fn errors_over_time(run: &LoadRun) -> Result<String, Error> {
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(err)?;
-        let bars: Vec<_> = series
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.errors > 0)
-            .map(|(i, p)| {
-                Rectangle::new(
-                    [(i as f64 + 0.05, 0.0), (i as f64 + 0.95, p.errors as f64)],
-                    ERRORS.filled(),
-                )
-            })
-            .collect();
-        chart.draw_series(bars).map_err(err)?;
-        legend.push(("errors".into(), Mark::Box(ERRORS.to_rgba())));
+        let mut base = vec![0u64; series.len()];
+        for (k, (code, counts)) in layers.iter().enumerate() {
+            let color = if k == 0 {
+                ERRORS
+            } else {
+                let (r, g, b) = Palette99::pick(k + 3).rgb();
+                RGBColor(r, g, b)
+            };
+            let bars: Vec<_> = counts
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(i, n)| {
+                    let y0 = base[i] as f64;
+                    Rectangle::new(
+                        [(i as f64 + 0.05, y0), (i as f64 + 0.95, y0 + *n as f64)],
+                        color.filled(),
+                    )
+                })
+                .collect();
+            for (b, n) in base.iter_mut().zip(counts) {
+                *b += n;
+            }
+            chart.draw_series(bars).map_err(err)?;
+            legend.push((code.clone(), Mark::Box(color.to_rgba())));
+        }
         Ok(())
     })
 }

@@ -502,7 +502,10 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         &match codes.as_slice() {
             [] => "No errors.".to_string(),
             [one] => format!("Every error was {one}."),
-            _ => "Errors per second over every code (the results count codes per run, not per second); the table has each code's total.".to_string(),
+            _ if load_plot::errors_have_codes(run) => {
+                "Errors per second, stacked by code; the table has each code's total.".to_string()
+            }
+            _ => "Errors per second over every code (these results predate per-second codes); the table has each code's total.".to_string(),
         },
         &errors,
     );
