@@ -192,6 +192,8 @@ pub struct SecondStats {
     pub error_codes: BTreeMap<String, u64>,
     /// Latencies (from the scheduled start) of the second's good answers.
     pub latency: Histogram<u64>,
+    /// The same per request metric (index as in `Recorder::metrics`; only as long as needed).
+    pub latency_by_metric: Vec<Histogram<u64>>,
 }
 
 impl SecondStats {
@@ -203,6 +205,7 @@ impl SecondStats {
             errors: 0,
             error_codes: BTreeMap::new(),
             latency: new_histogram(SERIES_SIGFIG),
+            latency_by_metric: Vec::new(),
         }
     }
 }
@@ -357,6 +360,11 @@ impl Recorder {
                 let sec = self.second(*done_ns);
                 sec.completed += 1;
                 record(&mut sec.latency, latency);
+                if sec.latency_by_metric.len() <= m {
+                    sec.latency_by_metric
+                        .resize_with(m + 1, || new_histogram(SERIES_SIGFIG));
+                }
+                record(&mut sec.latency_by_metric[m], latency);
             }
             Event::Failed {
                 metric,
@@ -480,6 +488,10 @@ mod tests {
         assert_eq!(r.series.len(), 2);
         assert_eq!(r.series[1].errors, 1);
         assert_eq!(r.series[1].error_codes["rate_limited"], 1);
+        // The second's latency per metric: metric 0's answer, nothing for metric 1.
+        assert_eq!(r.series[0].latency_by_metric.len(), 1);
+        assert_eq!(r.series[0].latency_by_metric[0].len(), 1);
+        assert!(r.series[1].latency_by_metric.is_empty());
         assert!(r.latency[0].equivalent(r.latency[0].max(), 1_000_000));
         assert!(r.service[0].equivalent(r.service[0].max(), 1_000_000));
     }

@@ -137,6 +137,10 @@ pub struct SeriesPoint {
     pub max_ns: u64,
     /// The second's latency histogram (2 significant figures), serialised.
     pub latency: String,
+    /// The same per request metric, when the run had more than one (absent otherwise, and in
+    /// files written before it existed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub latency_by_type: BTreeMap<String, String>,
 }
 
 /// One load generator's run.
@@ -340,6 +344,8 @@ pub struct Second {
     pub errors_by_code: BTreeMap<String, u64>,
     /// Latency of the good answers.
     pub latency: Histogram<u64>,
+    /// The same per request metric (empty when not recorded).
+    pub latency_by_type: BTreeMap<String, Histogram<u64>>,
 }
 
 impl Second {
@@ -350,6 +356,7 @@ impl Second {
             errors: 0,
             errors_by_code: BTreeMap::new(),
             latency: new_histogram(SERIES_SIGFIG),
+            latency_by_type: BTreeMap::new(),
         }
     }
 }
@@ -414,12 +421,28 @@ impl Measured {
             series: r
                 .series
                 .iter()
-                .map(|s| Second {
-                    started: s.started,
-                    completed: s.completed,
-                    errors: s.errors,
-                    errors_by_code: s.error_codes.clone(),
-                    latency: s.latency.clone(),
+                .map(|s| {
+                    let mut latency_by_type: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+                    for (i, h) in s.latency_by_metric.iter().enumerate() {
+                        let name = r
+                            .metrics
+                            .get(i)
+                            .cloned()
+                            .unwrap_or_else(|| format!("metric{i}"));
+                        let target = latency_by_type
+                            .entry(name)
+                            .or_insert_with(|| new_histogram(SERIES_SIGFIG));
+                        // Same precision, auto-resize: adding cannot fail.
+                        let _ = target.add(h);
+                    }
+                    Second {
+                        started: s.started,
+                        completed: s.completed,
+                        errors: s.errors,
+                        errors_by_code: s.error_codes.clone(),
+                        latency: s.latency.clone(),
+                        latency_by_type,
+                    }
                 })
                 .collect(),
             sources: vec![source],
@@ -463,12 +486,20 @@ impl Measured {
             while series.len() <= i {
                 series.push(Second::empty());
             }
+            let mut latency_by_type = BTreeMap::new();
+            for (name, text) in &p.latency_by_type {
+                latency_by_type.insert(
+                    name.clone(),
+                    decode_histogram(&format!("series[{}].{name}", p.second), text)?,
+                );
+            }
             series[i] = Second {
                 started: p.started,
                 completed: p.completed,
                 errors: p.errors,
                 errors_by_code: p.errors_by_code.clone(),
                 latency: h,
+                latency_by_type,
             };
         }
         Ok(Measured {
@@ -521,6 +552,13 @@ impl Measured {
                 *s.errors_by_code.entry(code.clone()).or_insert(0) += n;
             }
             add(&format!("series[{i}]"), &mut s.latency, &o.latency)?;
+            for (name, h) in &o.latency_by_type {
+                let target = s
+                    .latency_by_type
+                    .entry(name.clone())
+                    .or_insert_with(|| new_histogram(SERIES_SIGFIG));
+                add(&format!("series[{i}].{name}"), target, h)?;
+            }
         }
         self.sources.extend(other.sources.iter().cloned());
         Ok(())
@@ -610,6 +648,7 @@ impl Measured {
         let results: Vec<ThresholdResult> =
             thresholds.iter().map(|t| t.evaluate(&summary)).collect();
         summary.thresholds_ok = results.iter().all(|r| r.ok);
+        let several_types = self.counts.len() > 1;
         let encode_map = |m: &BTreeMap<String, Histogram<u64>>| {
             m.iter()
                 .map(|(k, h)| (k.clone(), encode_histogram(h)))
@@ -642,6 +681,16 @@ impl Measured {
                         completed: s.completed,
                         errors: s.errors,
                         errors_by_code: s.errors_by_code.clone(),
+                        // One request type: its series is `latency` itself.
+                        latency_by_type: if several_types {
+                            s.latency_by_type
+                                .iter()
+                                .filter(|(_, h)| !h.is_empty())
+                                .map(|(k, h)| (k.clone(), encode_histogram(h)))
+                                .collect()
+                        } else {
+                            BTreeMap::new()
+                        },
                         p50_ns: p.p50_ns,
                         p90_ns: p.p90_ns,
                         p99_ns: p.p99_ns,

@@ -28,6 +28,10 @@ pub struct LoadRun {
     /// Per second: the 99.9th percentile of that second's latency (the results store p50,
     /// p90, p99 and max; this one comes from the second's histogram).
     pub series_p99_9_ns: Vec<u64>,
+    /// Per request type, per second: p50, p90, p99, p99.9 and max of that second's latency
+    /// (0 without answers). Empty when the results have no per-type series (one request type,
+    /// or results written before it existed) or the per-type series do not add up.
+    pub series_by_type: BTreeMap<String, Vec<[u64; 5]>>,
     /// Per second: requests the schedule asked to start in it, when the model has a
     /// schedule (open models: exact from the plan; paced closed models: the mean rate).
     pub target_per_second: Option<Vec<f64>>,
@@ -112,12 +116,36 @@ impl LoadRun {
             })
             .collect();
         let target_per_second = target_per_second(&results);
+        let adds_up = m
+            .series
+            .iter()
+            .all(|s| s.latency_by_type.values().map(|h| h.len()).sum::<u64>() == s.latency.len());
+        let mut series_by_type: BTreeMap<String, Vec<[u64; 5]>> = BTreeMap::new();
+        if adds_up {
+            for (i, s) in m.series.iter().enumerate() {
+                for (name, h) in &s.latency_by_type {
+                    let v = series_by_type
+                        .entry(name.clone())
+                        .or_insert_with(|| vec![[0; 5]; m.series.len()]);
+                    if !h.is_empty() {
+                        v[i] = [
+                            h.value_at_quantile(0.5),
+                            h.value_at_quantile(0.9),
+                            h.value_at_quantile(0.99),
+                            h.value_at_quantile(0.999),
+                            h.max(),
+                        ];
+                    }
+                }
+            }
+        }
         Ok(LoadRun {
             paths,
             latency: m.latency,
             service: m.service,
             follow: m.follow,
             series_p99_9_ns,
+            series_by_type,
             target_per_second,
             results,
         })

@@ -120,7 +120,11 @@ pub fn throughput(run: &LoadRun) -> Result<String, Error> {
     })
 }
 
-/// Latency percentiles per second (p50, p90, p99, p99.9, max), log-scaled milliseconds.
+/// Request types whose latency over time is drawn at most (one plot each).
+pub const TYPE_PLOTS_MAX: usize = 8;
+
+/// Latency percentiles per second (p50, p90, p99, p99.9, max) over every request type,
+/// log-scaled milliseconds.
 pub fn latency_over_time(run: &LoadRun) -> Result<String, Error> {
     let series = &run.results.series;
     let columns: [(&str, Vec<u64>); 5] = [
@@ -130,6 +134,24 @@ pub fn latency_over_time(run: &LoadRun) -> Result<String, Error> {
         ("p99.9", run.series_p99_9_ns.clone()),
         ("max", series.iter().map(|p| p.max_ns).collect()),
     ];
+    percentiles_over_time(&columns, x_end(run))
+}
+
+/// The same for one request type (from the per-type series).
+pub fn type_latency_over_time(run: &LoadRun, name: &str) -> Result<String, Error> {
+    let rows = run.series_by_type.get(name).cloned().unwrap_or_default();
+    let col = |k: usize| rows.iter().map(|r| r[k]).collect::<Vec<u64>>();
+    let columns: [(&str, Vec<u64>); 5] = [
+        ("p50", col(0)),
+        ("p90", col(1)),
+        ("p99", col(2)),
+        ("p99.9", col(3)),
+        ("max", col(4)),
+    ];
+    percentiles_over_time(&columns, x_end(run))
+}
+
+fn percentiles_over_time(columns: &[(&str, Vec<u64>); 5], end: f64) -> Result<String, Error> {
     let values = || {
         columns
             .iter()
@@ -139,7 +161,6 @@ pub fn latency_over_time(run: &LoadRun) -> Result<String, Error> {
     let lo = values().min().unwrap_or(1_000) as f64 / 1e6 / 1.5;
     let hi = values().max().unwrap_or(1_000_000) as f64 / 1e6 * 1.5;
     let (lo, hi) = (lo.max(1e-4), hi.max(lo.max(1e-4) * 10.0));
-    let end = x_end(run);
     svg(340, |root, legend| {
         let mut chart = ChartBuilder::on(root)
             .margin(12)

@@ -442,12 +442,32 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         ),
         &load_plot::throughput(run)?,
     );
+    let mut body = load_plot::latency_over_time(run)?;
+    let types: Vec<&String> = run.series_by_type.keys().collect();
+    for name in types.iter().take(load_plot::TYPE_PLOTS_MAX) {
+        let _ = write!(body, "<h3>{}</h3>", escape(name));
+        body.push_str(&load_plot::type_latency_over_time(run, name)?);
+    }
     section(
         &mut out,
         "latency-time",
         "Latency percentiles over time",
-        "Per second, over every request type (the results keep per-second histograms for all requests together): latency from the scheduled start, log scale. A spike here is a stall.",
-        &load_plot::latency_over_time(run)?,
+        &format!(
+            "Per second, latency from the scheduled start, log scale: every request type together, then {}. A spike here is a stall.",
+            if types.is_empty() {
+                "no per-type plots (one request type, or results without per-type series)"
+                    .to_string()
+            } else if types.len() > load_plot::TYPE_PLOTS_MAX {
+                format!(
+                    "each request type (the first {} of {})",
+                    load_plot::TYPE_PLOTS_MAX,
+                    types.len()
+                )
+            } else {
+                "each request type".to_string()
+            }
+        ),
+        &body,
     );
     let mut dist: Vec<load_plot::Curve<'_>> = run
         .latency

@@ -51,7 +51,8 @@ fn each_recorded_result_renders_every_plot_and_section() {
         }
         // Throughput, latency over time, distribution, service time, errors; notifications
         // when the run followed transactions.
-        let plots = if run.follow.is_empty() { 5 } else { 6 };
+        // Plus one latency-over-time plot per request type when the results have them.
+        let plots = if run.follow.is_empty() { 5 } else { 6 } + run.series_by_type.len();
         assert_eq!(page.matches("<svg").count(), plots, "{name}");
         for title in [
             "Throughput over time against the target",
@@ -176,6 +177,45 @@ fn the_verdict_follows_thresholds_errors_and_falling_behind() {
     assert!(
         at("id=\"behind\"") < at("id=\"run\""),
         "right under the banner"
+    );
+}
+
+#[test]
+fn latency_over_time_per_request_type() {
+    for name in ["a.json", "b.json"] {
+        let run = LoadRun::load(&[data(name)]).unwrap();
+        let types: Vec<&str> = run.series_by_type.keys().map(String::as_str).collect();
+        assert_eq!(types, ["chain_name", "status_info"], "{name}");
+        // Each type's per-second maximum is at most the all-types maximum of that second,
+        // and the largest of them equals it.
+        for (i, p) in run.results.series.iter().enumerate() {
+            let maxes: Vec<u64> = run.series_by_type.values().map(|v| v[i][4]).collect();
+            assert_eq!(
+                maxes.iter().copied().max().unwrap(),
+                p.max_ns,
+                "{name} second {i}"
+            );
+        }
+        let page = load_report::html(&run).unwrap();
+        assert!(page.contains("<h3>chain_name</h3>") && page.contains("<h3>status_info</h3>"));
+    }
+    // Merged: per type and second, the maximum of the inputs' (histograms added exactly).
+    let a = LoadRun::load(&[data("a.json")]).unwrap();
+    let b = LoadRun::load(&[data("b.json")]).unwrap();
+    let ab = LoadRun::load(&[data("a.json"), data("b.json")]).unwrap();
+    for (name, rows) in &ab.series_by_type {
+        for (i, row) in rows.iter().enumerate() {
+            let of = |r: &LoadRun| r.series_by_type[name].get(i).map(|x| x[4]).unwrap_or(0);
+            assert_eq!(row[4], of(&a).max(of(&b)), "{name} second {i}");
+        }
+    }
+    // Older results without per-type series say so.
+    let old = LoadRun::load(&[data("payments.json")]).unwrap();
+    assert!(old.series_by_type.is_empty());
+    assert!(
+        load_report::html(&old)
+            .unwrap()
+            .contains("no per-type plots")
     );
 }
 
