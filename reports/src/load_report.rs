@@ -322,7 +322,11 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         ),
         (
             "results",
-            format!("<code>{}</code>", escape(&files.join(" "))),
+            if files.is_empty() {
+                "not written to a file (no --out)".to_string()
+            } else {
+                format!("<code>{}</code>", escape(&files.join(" ")))
+            },
         ),
     ] {
         let _ = write!(meta, "<tr><td>{k}</td><td>{val}</td></tr>");
