@@ -105,6 +105,28 @@ impl Default for SnowballConfig {
     }
 }
 
+impl SnowballConfig {
+    /// The parameters for a chain: the original's (check every 10 s, 60 s per phase) on
+    /// chains with long epochs, shortened on fast chains so that a pool gets checked a few
+    /// times per epoch (a change of facilitator at each epoch cancels the waiting joins) and a
+    /// silent member costs a few epochs, not dozens: the check at most a quarter of an epoch,
+    /// the phase timeout at most two epochs (and at least 5 s).
+    pub fn for_chain(chain: &crate::config::ChainConfig) -> SnowballConfig {
+        let epoch_ns = chain
+            .block_interval_ns
+            .saturating_mul(chain.micro_blocks_per_epoch as u64);
+        let d = SnowballConfig::default();
+        SnowballConfig {
+            pool_check_ns: d.pool_check_ns.min(epoch_ns / 4).max(1),
+            phase_timeout_ns: d
+                .phase_timeout_ns
+                .min(epoch_ns.saturating_mul(2))
+                .max(5 * crate::config::SECOND_NS),
+            ..d
+        }
+    }
+}
+
 /// One input a member brings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct InputRef {
