@@ -14,6 +14,7 @@ use stegosim_sim::time::{Duration, SECOND_NS};
 const SCENARIOS: &[&str] = &[
     "quickstart",
     "payments",
+    "snowball-dropouts",
     "restake-expiry",
     "partition-fork-revert",
     "leader-crash-view-change",
@@ -55,6 +56,7 @@ macro_rules! scenario_passes {
 
 scenario_passes!(quickstart_passes, "quickstart");
 scenario_passes!(payments_passes, "payments");
+scenario_passes!(snowball_dropouts_passes, "snowball-dropouts");
 scenario_passes!(restake_expiry_passes, "restake-expiry");
 scenario_passes!(partition_fork_revert_passes, "partition-fork-revert");
 scenario_passes!(leader_crash_view_change_passes, "leader-crash-view-change");

@@ -100,6 +100,9 @@ pub enum SnowballPeer {
     Round {
         /// The round.
         round: u64,
+        /// Number of this message among those `from` sent `to` in this round (from 0): the
+        /// receiver takes them in this order, as a stream transport would deliver them.
+        seq: u64,
         /// The sending member.
         from: PublicKey,
         /// The receiving member.
@@ -129,6 +132,12 @@ struct Running {
     members: BTreeMap<PublicKey, NodeId>,
     /// The account's side of the round.
     participant: Participant,
+    /// Per recipient: the sequence number of the next message to it.
+    send_seq: BTreeMap<PublicKey, u64>,
+    /// Per sender: the sequence number of the next message to take.
+    recv_next: BTreeMap<PublicKey, u64>,
+    /// Messages that overtook earlier ones of their sender, by (sender, sequence number).
+    held: BTreeMap<(PublicKey, u64), SnowballMessage>,
 }
 
 /// One `secure_payment` in progress.
@@ -144,8 +153,9 @@ struct Session {
     joined: PublicKey,
     /// The round, once started.
     running: Option<Running>,
-    /// Round messages that came before the round's `Start`: (node, round, sender, message).
-    early: Vec<(NodeId, u64, PublicKey, SnowballMessage)>,
+    /// Round messages that came before the round's `Start`: (node, round, sender, seq,
+    /// message).
+    early: Vec<(NodeId, u64, PublicKey, u64, SnowballMessage)>,
 }
 
 /// The node's Snowball state: a pool when it facilitates, its accounts' rounds.
@@ -155,8 +165,8 @@ pub(crate) struct NodeSnowball {
     pool: Option<FacilitatorPool>,
     /// Secure payments in progress, by account key.
     sessions: BTreeMap<PublicKey, Session>,
-    /// Round messages between members on this node: (from, to, round, message).
-    local: VecDeque<(PublicKey, PublicKey, u64, SnowballMessage)>,
+    /// Round messages between members on this node: (from, to, round, seq, message).
+    local: VecDeque<(PublicKey, PublicKey, u64, u64, SnowballMessage)>,
     /// Fault injection: stop the next participant that enters this phase.
     drop_at: Option<SnowballState>,
 }
@@ -238,10 +248,11 @@ impl Node {
             } => self.snowball_start(*facilitator, *round, members),
             SnowballPeer::Round {
                 round,
+                seq,
                 from: sender,
                 to,
                 msg,
-            } => self.snowball_deliver(from, *round, *sender, *to, msg.clone()),
+            } => self.snowball_deliver(from, *round, *sender, *seq, *to, msg.clone()),
         }
         self.snowball_pump();
     }
@@ -506,12 +517,15 @@ impl Node {
                 round,
                 members: members.iter().copied().collect(),
                 participant,
+                send_seq: BTreeMap::new(),
+                recv_next: BTreeMap::new(),
+                held: BTreeMap::new(),
             });
             let early = std::mem::take(&mut s.early);
             self.snowball_drain(&k);
-            for (from, r, sender, msg) in early {
+            for (from, r, sender, seq, msg) in early {
                 if r == round {
-                    self.snowball_deliver(from, r, sender, k, msg);
+                    self.snowball_deliver(from, r, sender, seq, k, msg);
                 }
             }
         }
@@ -523,6 +537,7 @@ impl Node {
         from: NodeId,
         round: u64,
         sender: PublicKey,
+        seq: u64,
         to: PublicKey,
         msg: SnowballMessage,
     ) {
@@ -532,27 +547,54 @@ impl Node {
         };
         let Some(r) = s.running.as_mut() else {
             if s.early.len() < EARLY_ROUND_MESSAGES_MAX {
-                s.early.push((from, round, sender, msg));
+                s.early.push((from, round, sender, seq, msg));
             }
             return;
         };
         if r.round != round || r.members.get(&sender) != Some(&from) {
             return;
         }
-        r.participant.handle_message(now, sender, msg);
-        self.snowball_drain(&to);
+        let next = r.recv_next.entry(sender).or_insert(0);
+        if seq < *next {
+            return; // a duplicate
+        }
+        if seq > *next {
+            if r.held.len() < EARLY_ROUND_MESSAGES_MAX {
+                r.held.insert((sender, seq), msg);
+            }
+            return;
+        }
+        // In order: take it and whatever it unblocks.
+        let mut batch = vec![msg];
+        *next += 1;
+        while let Some(m) = r.held.remove(&(sender, *next)) {
+            batch.push(m);
+            *next += 1;
+        }
+        for m in batch {
+            let Some(r) = self
+                .snowball
+                .sessions
+                .get_mut(&to)
+                .and_then(|s| s.running.as_mut())
+            else {
+                return;
+            };
+            r.participant.handle_message(now, sender, m);
+            self.snowball_drain(&to);
+        }
     }
 
     /// Delivers round messages between members on this node.
     fn snowball_pump(&mut self) {
         let mut n = 0;
-        while let Some((from, to, round, msg)) = self.snowball.local.pop_front() {
+        while let Some((from, to, round, seq, msg)) = self.snowball.local.pop_front() {
             n += 1;
             if n > LOCAL_DELIVERIES_MAX {
                 break;
             }
             let id = self.cfg.id;
-            self.snowball_deliver(id, round, from, to, msg);
+            self.snowball_deliver(id, round, from, seq, to, msg);
         }
     }
 
@@ -574,19 +616,26 @@ impl Node {
                 SnowballOutput::Broadcast { to, msg } => {
                     let mut sends = Vec::new();
                     for t in to {
-                        match r.members.get(&t) {
-                            Some(n) if *n == me => {
-                                self.snowball.local.push_back((*k, t, round, msg.clone()))
-                            }
-                            Some(n) => sends.push((*n, t)),
-                            None => {}
+                        let Some(&n) = r.members.get(&t) else {
+                            continue;
+                        };
+                        let seq = r.send_seq.entry(t).or_insert(0);
+                        let this = *seq;
+                        *seq += 1;
+                        if n == me {
+                            self.snowball
+                                .local
+                                .push_back((*k, t, round, this, msg.clone()));
+                        } else {
+                            sends.push((n, t, this));
                         }
                     }
-                    for (n, t) in sends {
+                    for (n, t, seq) in sends {
                         self.send(
                             Dest::One(n),
                             PeerMessage::Snowball(SnowballPeer::Round {
                                 round,
+                                seq,
                                 from: *k,
                                 to: t,
                                 msg: msg.clone(),
