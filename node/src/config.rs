@@ -64,6 +64,12 @@ pub struct ChainConfig {
     pub genesis_time_ns: u64,
     /// Seed of the genesis keys (validators' keys, the funded account): the chain's identity.
     pub genesis_seed: u64,
+    /// Extra genesis-funded accounts (simulations and tests give wallets on several nodes
+    /// funds): account `i` gets one payment output of `genesis_accounts[i]` µSTG, to a key
+    /// derived from the genesis seed ([`crate::chain::genesis::GenesisKeys::accounts`]).
+    /// Empty by default, which leaves the genesis block as it was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub genesis_accounts: Vec<i64>,
 }
 
 impl Default for ChainConfig {
@@ -100,6 +106,7 @@ impl ChainConfig {
             // 2026-01-01T00:00:00Z
             genesis_time_ns: 1_767_225_600 * SECOND_NS,
             genesis_seed: 0x5739_05de_0000_0001,
+            genesis_accounts: Vec::new(),
         }
     }
 
@@ -167,6 +174,16 @@ impl ChainConfig {
         }
         if self.genesis_funds < 0 || self.block_reward < 0 || self.payment_fee_min < 0 {
             return Err("amounts must not be negative".into());
+        }
+        if let Some((i, a)) = self
+            .genesis_accounts
+            .iter()
+            .enumerate()
+            .find(|(_, a)| **a <= 0)
+        {
+            return Err(format!(
+                "genesis_accounts[{i}] is {a}: every genesis account needs positive funds"
+            ));
         }
         if self.genesis_funds / (self.genesis_funds_outputs as i64) < self.payment_fee_min {
             return Err(

@@ -53,6 +53,9 @@ use crate::rng::{Seed, Stream};
 use crate::storage::Store;
 use crate::wallet::{Handled, Wallet, WalletConfig, WalletCtx};
 
+mod snowball;
+pub use snowball::SnowballPeer;
+
 /// Index of a node in its network (the simulator's and the local dev network's peer id).
 pub type NodeId = u32;
 
@@ -95,6 +98,8 @@ pub enum PeerMessage {
         /// The responder's micro blocks of its current epoch.
         micros: Vec<MicroBlock>,
     },
+    /// Snowball traffic (`node/snowball.rs`).
+    Snowball(SnowballPeer),
 }
 
 /// A signed macro-block vote (prevote or precommit).
@@ -233,6 +238,8 @@ pub enum TimerReason {
     ViewChangeTimeout,
     /// The macro-block round timed out: move to the next round.
     MacroRoundTimeout,
+    /// A Snowball pool check or phase deadline.
+    Snowball(crate::snowball::SnowballTimer),
 }
 
 /// A node's identity and parameters.
@@ -262,6 +269,7 @@ impl NodeConfig {
     pub fn genesis_node(chain: ChainConfig, id: NodeId, seed: Seed) -> NodeConfig {
         let keys = GenesisKeys::derive(&chain);
         let network_key = keys.validators.get(id as usize).cloned();
+        let snowball = crate::snowball::SnowballConfig::for_chain(&chain);
         NodeConfig {
             chain,
             id,
@@ -269,6 +277,7 @@ impl NodeConfig {
             seed,
             wallet: WalletConfig {
                 genesis_account_password: (id == 0).then(|| GENESIS_ACCOUNT_PASSWORD.into()),
+                snowball,
                 ..WalletConfig::default()
             },
         }
@@ -340,6 +349,8 @@ pub struct Node {
     chain_subs: BTreeSet<ConnId>,
     /// The wallet: accounts, their outputs, history and transactions.
     wallet: Wallet,
+    /// Snowball: the pool when this node facilitates, its accounts' rounds.
+    snowball: snowball::NodeSnowball,
 }
 
 const STORE_MACRO: &[u8] = b"chain/macro/";
@@ -395,21 +406,25 @@ impl Node {
             tracked: BTreeMap::new(),
             status_subs: BTreeSet::new(),
             chain_subs: BTreeSet::new(),
+            snowball: snowball::NodeSnowball::default(),
         };
         node.recover()?;
         node.start_epoch();
         node.start_height();
         node.macro_state.round_started_ns = now_ns;
-        node.start_wallet(keys.funded_account)?;
+        node.start_wallet(keys.funded_account, &keys.accounts)?;
         Ok(node)
     }
 
     /// Loads the wallet (every account sealed), creates the genesis account on a first start
     /// when configured, and resubmits the wallet's transactions the mempool lost.
-    fn start_wallet(&mut self, funded: Keypair) -> Result<(), String> {
+    fn start_wallet(&mut self, funded: Keypair, accounts: &[Keypair]) -> Result<(), String> {
         self.wallet.load(self.store.as_mut(), &self.chain)?;
         let (created, notes) = self.with_wallet(|w, ctx| w.create_genesis_account(ctx, funded));
         created.map_err(|e| format!("genesis account: {e}"))?;
+        self.broadcast(notes);
+        let (created, notes) = self.with_wallet(|w, ctx| w.create_genesis_accounts(ctx, accounts));
+        created.map_err(|e| format!("genesis accounts: {e}"))?;
         self.broadcast(notes);
         let resubmit = self
             .wallet
@@ -633,6 +648,10 @@ impl Node {
         account_id: Option<String>,
         kind: RequestKind,
     ) {
+        if let RequestKind::SecurePayment(p) = kind {
+            self.secure_payment(conn, id, account_id, p);
+            return;
+        }
         let (handled, mut notes) =
             self.with_wallet(|w, ctx| w.handle_request(ctx, account_id.as_deref(), kind));
         let answer = match handled {
@@ -744,6 +763,7 @@ impl Node {
             PeerMessage::SyncResponse { macros, micros } => {
                 self.on_sync_response(from, macros, micros)
             }
+            PeerMessage::Snowball(m) => self.on_snowball_peer(from, m),
         }
         self.after_input();
     }
@@ -751,15 +771,17 @@ impl Node {
     /// The timer fired (or the driver just wants the node to look at the time).
     pub fn handle_timeout(&mut self, now_ns: u64) {
         self.set_now(now_ns);
-        if let Some((t, reason)) = self.poll_timeout() {
+        if let Some((t, reason)) = self.consensus_poll_timeout() {
             if t <= self.now_ns {
                 match reason {
                     TimerReason::ProduceMicroBlock => self.produce_micro_block(),
                     TimerReason::ViewChangeTimeout => self.view_change_timeout(),
                     TimerReason::MacroRoundTimeout => self.macro_round_timeout(),
+                    TimerReason::Snowball(_) => {}
                 }
             }
         }
+        self.snowball_timeout();
         self.after_input();
     }
 
@@ -770,6 +792,18 @@ impl Node {
 
     /// When the node next wants [`Node::handle_timeout`], and why.
     pub fn poll_timeout(&self) -> Option<(u64, TimerReason)> {
+        let core = self.consensus_poll_timeout();
+        let snowball = self
+            .snowball_poll_timeout()
+            .map(|(t, r)| (t, TimerReason::Snowball(r)));
+        match (core, snowball) {
+            (Some(c), Some(s)) => Some(if s.0 < c.0 { s } else { c }),
+            (c, s) => c.or(s),
+        }
+    }
+
+    /// The consensus part of [`Node::poll_timeout`].
+    fn consensus_poll_timeout(&self) -> Option<(u64, TimerReason)> {
         if self.chain.epoch_full() {
             if !self.is_validator() {
                 return None;
@@ -842,6 +876,7 @@ impl Node {
             self.notify_status();
         }
         self.maybe_restake();
+        self.snowball_tick();
     }
 
     /// A new height: view 0, no votes.

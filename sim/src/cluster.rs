@@ -79,6 +79,8 @@ pub struct Cluster {
     by_key: BTreeMap<PublicKey, NodeId>,
     /// Per node: the virtual instant its timer last fired and how often in a row at it.
     refires: Vec<(u64, u32)>,
+    /// Genesis-funded accounts: (node, password), in `chain.genesis_accounts` order.
+    accounts: Vec<(NodeId, String)>,
 }
 
 impl Cluster {
@@ -91,7 +93,21 @@ impl Cluster {
         engine: &mut Engine<Msg>,
         out: &mut Vec<DriverEvent>,
     ) -> Result<Cluster, String> {
+        Self::with_accounts(chain, count, seed, Vec::new(), engine, out)
+    }
+
+    /// [`Cluster::new`] with genesis-funded wallet accounts: `accounts[i]` is the node and
+    /// password of the account holding `chain.genesis_accounts[i]`.
+    pub fn with_accounts(
+        chain: &ChainConfig,
+        count: u32,
+        seed: Seed,
+        accounts: Vec<(NodeId, String)>,
+        engine: &mut Engine<Msg>,
+        out: &mut Vec<DriverEvent>,
+    ) -> Result<Cluster, String> {
         let mut c = Cluster {
+            accounts,
             chain: chain.clone(),
             seed,
             nodes: (0..count).map(|_| None).collect(),
@@ -126,6 +142,13 @@ impl Cluster {
         let mut cfg = NodeConfig::genesis_node(self.chain.clone(), id, seed);
         // Simulations create and unseal accounts by the thousand: the cheap KDF keeps them fast.
         cfg.wallet.kdf = stegosim_node::crypto::KdfParams::simulation();
+        cfg.wallet.genesis_accounts = self
+            .accounts
+            .iter()
+            .enumerate()
+            .filter(|(_, (n, _))| *n == id)
+            .map(|(i, (_, pw))| (i, pw.clone()))
+            .collect();
         let node = Node::with_sig_checker(
             cfg,
             Box::new(self.stores[id as usize].clone()),

@@ -356,6 +356,8 @@ struct Runner<'a> {
     macro_violation: Option<CheckResult>,
     micro_hashes: BTreeSet<Hash>,
     view_changes: BTreeMap<NodeId, u64>,
+    /// Snowball states each (node, account) was told, in order.
+    snowball_seen: BTreeMap<(NodeId, String), Vec<String>>,
     reverted: BTreeMap<NodeId, u64>,
     restakes: BTreeMap<NodeId, u64>,
     txs: BTreeMap<Hash, TxRecord>,
@@ -437,6 +439,15 @@ fn describe_expect(e: &Expect) -> String {
         Expect::Committed { at_least, by } => {
             format!("at least {at_least} payments committed by {by}")
         }
+        Expect::Snowball {
+            node,
+            account_id,
+            states,
+            by,
+        } => format!(
+            "account {account_id} of node {node} goes through Snowball states {} by {by}",
+            states.join(", ")
+        ),
     }
 }
 
@@ -470,10 +481,15 @@ impl<'a> Runner<'a> {
                 .str("chain", &scenario.chain.name)
         });
         let mut events = Vec::new();
-        let cluster = Cluster::new(
+        let cluster = Cluster::with_accounts(
             &scenario.chain,
             scenario.nodes,
             root.child("nodes", 0),
+            scenario
+                .accounts
+                .iter()
+                .map(|a| (a.value.node, a.value.password.clone()))
+                .collect(),
             &mut engine,
             &mut events,
         )
@@ -545,7 +561,8 @@ impl<'a> Runner<'a> {
                 | Expect::Restakes { by, .. }
                 | Expect::Validator { by, .. }
                 | Expect::CaughtUp { by, .. }
-                | Expect::Committed { by, .. } => Some(by.ns),
+                | Expect::Committed { by, .. }
+                | Expect::Snowball { by, .. } => Some(by.ns),
             };
             if let Some(by) = by {
                 engine.schedule(start_ns + by, controls.len() as u64);
@@ -580,6 +597,7 @@ impl<'a> Runner<'a> {
             macro_violation: None,
             micro_hashes: BTreeSet::new(),
             view_changes: BTreeMap::new(),
+            snowball_seen: BTreeMap::new(),
             reverted: BTreeMap::new(),
             restakes: BTreeMap::new(),
             txs: BTreeMap::new(),
@@ -669,6 +687,9 @@ impl<'a> Runner<'a> {
         self.trace.emit(t, Some(node), kind, |l| {
             l.str("type", type_name).raw("message", &body)
         });
+        if let stegosim_node::api::message::ServerKind::SnowballStatus(s) = &msg.kind {
+            self.snowball_line(node, msg.account_id.as_deref(), s);
+        }
         if msg.id == 0 {
             return;
         }
@@ -703,6 +724,39 @@ impl<'a> Runner<'a> {
             self.fail("expectation", &result);
         }
         self.api_results.push(result);
+    }
+
+    /// The `snowball_status` trace line of a notification (see `sim/README.md`).
+    fn snowball_line(
+        &mut self,
+        node: NodeId,
+        account_id: Option<&str>,
+        s: &stegosim_node::api::message::SnowballStatus,
+    ) {
+        let t = self.t();
+        let state = serde_json::to_value(s.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        self.snowball_seen
+            .entry((node, account_id.unwrap_or("").to_string()))
+            .or_default()
+            .push(state.clone());
+        self.trace.emit(t, Some(node), "snowball_status", |mut l| {
+            l = l
+                .str("account_id", account_id.unwrap_or(""))
+                .str("state", &state);
+            if let Some(id) = s.session_id {
+                l = l.u64("session_id", id);
+            }
+            if let Some(p) = s.participants {
+                l = l.u64("participants", p as u64);
+            }
+            if let Some(e) = &s.error {
+                l = l.str("error", e);
+            }
+            l
+        });
     }
 
     /// Follows a transaction an `api` step created under `name`, as a `pay` step's payment:
@@ -1243,6 +1297,25 @@ impl<'a> Runner<'a> {
                 }
                 self.handle_events(events);
             }
+            Step::SnowballDrop { node, phase, .. } => {
+                let Some(id) = single(self, node) else {
+                    return Ok(());
+                };
+                let mut events = std::mem::take(&mut self.events);
+                let ran = self
+                    .cluster
+                    .with_node(&mut self.engine, id, &mut events, |n, _| {
+                        n.snowball_drop(phase.state())
+                    });
+                if ran.is_some() {
+                    self.fault_line(Some(id), "snowball_drop", |l| {
+                        l.u64("line", step.line as u64).str("phase", phase.name())
+                    });
+                } else {
+                    self.step_error(step, Some(id), "the node is down");
+                }
+                self.handle_events(events);
+            }
             Step::PopMicroBlock { node, .. } => {
                 let Some(id) = single(self, node) else {
                     return Ok(());
@@ -1722,6 +1795,36 @@ impl<'a> Runner<'a> {
 
     fn verdict(&self, e: &Expect, at_deadline: bool) -> Verdict {
         match e {
+            Expect::Snowball {
+                node,
+                account_id,
+                states,
+                ..
+            } => {
+                let id = match self.resolve_quiet(node) {
+                    Ok(id) => id,
+                    Err(w) => return Verdict::Waiting(w),
+                };
+                let seen = self
+                    .snowball_seen
+                    .get(&(id, account_id.clone()))
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let mut want = states.iter().peekable();
+                for s in seen {
+                    if want.peek().is_some_and(|w| *w == s) {
+                        want.next();
+                    }
+                }
+                if want.peek().is_none() {
+                    Verdict::Holds {
+                        at_ns: None,
+                        detail: format!("states seen: {}", seen.join(", ")),
+                    }
+                } else {
+                    Verdict::Waiting(format!("states seen so far: [{}]", seen.join(", ")))
+                }
+            }
             Expect::TxStatus { tx, status, .. } => match self.named.get(tx) {
                 None => Verdict::Waiting(format!("payment {tx} has not been submitted")),
                 Some(Named::NotSubmitted { why, .. }) => {

@@ -125,3 +125,41 @@ fn an_api_step_with_a_bad_request_names_its_line_and_the_problem() {
     let e = error(&bad_expect);
     assert!(e.to_string().contains("not a response type"), "{e}");
 }
+
+#[test]
+fn bad_accounts_name_their_line() {
+    let acc = |body: &str| format!("{HEAD}\n[[account]]\n{body}\n");
+    assert_error(
+        &acc("node = 9\npassword = \"p\"\nfunds_ustg = 5"),
+        7,
+        &["node 9 does not exist"],
+    );
+    assert_error(
+        &acc("node = 1\npassword = \"\"\nfunds_ustg = 5"),
+        7,
+        &["password must not be empty"],
+    );
+    assert_error(
+        &acc("node = 1\npassword = \"p\"\nfunds_ustg = 0"),
+        7,
+        &["funds_ustg 0 must be positive"],
+    );
+    assert_error(
+        &acc("node = 1\npassword = \"p\"\nfunds = 5"),
+        7,
+        &["unknown field `funds`"],
+    );
+}
+
+#[test]
+fn bad_snowball_steps_and_expectations_are_errors() {
+    let text = format!(
+        "{HEAD}\n[[step]]\nat = \"1s\"\naction = \"snowball_drop\"\nnode = 1\nphase = \"lunch\"\n"
+    );
+    let e = error(&text);
+    assert!(e.to_string().contains("unknown variant `lunch`"), "{e}");
+    let text = format!(
+        "{HEAD}\n[[expect]]\nkind = \"snowball\"\nnode = 1\naccount_id = \"1\"\nstates = [\"pool_wait\", \"dancing\"]\nby = \"10s\"\n"
+    );
+    assert_error(&text, 7, &["\"dancing\" is not a Snowball state"]);
+}

@@ -14,6 +14,7 @@ use stegosim_sim::time::{Duration, SECOND_NS};
 const SCENARIOS: &[&str] = &[
     "quickstart",
     "payments",
+    "snowball-dropouts",
     "restake-expiry",
     "partition-fork-revert",
     "leader-crash-view-change",
@@ -55,6 +56,7 @@ macro_rules! scenario_passes {
 
 scenario_passes!(quickstart_passes, "quickstart");
 scenario_passes!(payments_passes, "payments");
+scenario_passes!(snowball_dropouts_passes, "snowball-dropouts");
 scenario_passes!(restake_expiry_passes, "restake-expiry");
 scenario_passes!(partition_fork_revert_passes, "partition-fork-revert");
 scenario_passes!(leader_crash_view_change_passes, "leader-crash-view-change");
@@ -225,5 +227,71 @@ converge_within = "80s"
 fn swarm_seeds_that_found_fork_stalls_now_pass() {
     for seed in [231, 420, 772] {
         assert_passes("swarm", seed);
+    }
+}
+
+/// Every `snowball_status` notification the scenario's client gets is a `snowball_status`
+/// trace line with the fields sim/README.md documents; the dropped member fails and the
+/// others succeed in a round of four after the restart.
+#[test]
+fn snowball_status_lines_follow_the_round() {
+    let s = scenario("snowball-dropouts");
+    let o = run(
+        &s,
+        RunOptions {
+            keep_trace: true,
+            ..RunOptions::seed(4)
+        },
+    )
+    .unwrap();
+    assert!(o.passed, "{:?}", o.first_failure);
+    let lines = o.trace.expect("kept");
+    let mut notes = 0;
+    let mut snow = Vec::new();
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        if v["kind"] == "notification" && v["type"] == "snowball_status" {
+            notes += 1;
+        }
+        if v["kind"] == "snowball_status" {
+            snow.push(v);
+        }
+    }
+    assert_eq!(snow.len(), notes, "one line per notification");
+    for v in &snow {
+        assert!(v["t_ns"].is_u64() && v["node"].is_u64(), "{v}");
+        let state = v["state"].as_str().unwrap();
+        if state != "pool_wait" {
+            assert!(v["session_id"].is_u64(), "{v}");
+            assert!(v["participants"].is_u64(), "{v}");
+        }
+        if state == "failed" {
+            assert!(v["error"].is_string(), "{v}");
+        }
+    }
+    let by_node = |n: u64| -> Vec<(String, u64)> {
+        snow.iter()
+            .filter(|v| v["node"] == n)
+            .map(|v| {
+                (
+                    v["state"].as_str().unwrap().to_string(),
+                    v["participants"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(by_node(2).last().unwrap().0, "failed");
+    for n in [0, 1, 3, 4] {
+        let seen = by_node(n);
+        assert_eq!(
+            seen.last().unwrap(),
+            &("succeeded".to_string(), 4),
+            "node {n}: {seen:?}"
+        );
+        assert_eq!(
+            seen[1],
+            ("shared_keying".to_string(), 5),
+            "node {n}: {seen:?}"
+        );
     }
 }

@@ -232,11 +232,15 @@ pub async fn fake_server(token: stegosim_node::api::token::ApiToken, script: Scr
                             let _ = tx.send(notify(ServerKind::SnowballStatus(SnowballStatus {
                                 state: SnowballState::PoolWait,
                                 error: None,
+                                session_id: None,
+                                participants: None,
                             })));
                             let tx = tx.clone();
                             let done = notify(ServerKind::SnowballStatus(SnowballStatus {
                                 state: SnowballState::Succeeded,
                                 error: None,
+                                session_id: None,
+                                participants: None,
                             }));
                             let response = reply(created(&hash));
                             tokio::spawn(async move {

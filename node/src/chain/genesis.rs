@@ -20,6 +20,8 @@ pub struct GenesisKeys {
     pub validator_accounts: Vec<Keypair>,
     /// The funded wallet account ("1" on node 0).
     pub funded_account: Keypair,
+    /// The extra funded accounts of `ChainConfig::genesis_accounts`, in that order.
+    pub accounts: Vec<Keypair>,
 }
 
 fn seed_for(cfg: &ChainConfig, what: &str, index: u64) -> [u8; 32] {
@@ -42,6 +44,9 @@ impl GenesisKeys {
                 .map(|i| Keypair::from_seed(seed_for(cfg, "validator account", i)))
                 .collect(),
             funded_account: Keypair::from_seed(seed_for(cfg, "funded account", 0)),
+            accounts: (0..cfg.genesis_accounts.len() as u64)
+                .map(|i| Keypair::from_seed(seed_for(cfg, "genesis account", i)))
+                .collect(),
         }
     }
 }
@@ -68,6 +73,19 @@ pub fn genesis_block(cfg: &ChainConfig, keys: &GenesisKeys) -> MacroBlock {
             keys.funded_account.public(),
             None,
             seed_for(cfg, "genesis payment r", i as u64),
+        ));
+    }
+    for (i, (key, amount)) in keys.accounts.iter().zip(&cfg.genesis_accounts).enumerate() {
+        let payload = PaymentPayload {
+            amount: *amount,
+            comment: "Genesis".into(),
+            spender: None,
+            rvalue_hint: false,
+        };
+        outputs.push(payload.into_output(
+            key.public(),
+            None,
+            seed_for(cfg, "genesis account r", i as u64),
         ));
     }
     let mut validators = Vec::new();

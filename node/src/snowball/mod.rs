@@ -105,6 +105,28 @@ impl Default for SnowballConfig {
     }
 }
 
+impl SnowballConfig {
+    /// The parameters for a chain: the original's (check every 10 s, 60 s per phase) on
+    /// chains with long epochs, shortened on fast chains so that a pool gets checked a few
+    /// times per epoch (a change of facilitator at each epoch cancels the waiting joins) and a
+    /// silent member costs a few epochs, not dozens: the check at most a quarter of an epoch,
+    /// the phase timeout at most two epochs (and at least 5 s).
+    pub fn for_chain(chain: &crate::config::ChainConfig) -> SnowballConfig {
+        let epoch_ns = chain
+            .block_interval_ns
+            .saturating_mul(chain.micro_blocks_per_epoch as u64);
+        let d = SnowballConfig::default();
+        SnowballConfig {
+            pool_check_ns: d.pool_check_ns.min(epoch_ns / 4).max(1),
+            phase_timeout_ns: d
+                .phase_timeout_ns
+                .min(epoch_ns.saturating_mul(2))
+                .max(5 * crate::config::SECOND_NS),
+            ..d
+        }
+    }
+}
+
 /// One input a member brings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct InputRef {
@@ -265,8 +287,13 @@ struct Peer {
     shared: Option<[u8; 32]>,
     inputs: Vec<InputRef>,
     reservation: Option<Vec<u8>>,
+    /// Reservations for later tries that came before this participant saw the collision.
+    later_reservations: BTreeMap<u32, Vec<u8>>,
     commitment: Option<(Hash, NonceCommitment)>,
     matrix: Option<Vec<u8>>,
+    /// A matrix that came before the member's commitment (a network that reorders
+    /// messages): checked when the commitment comes.
+    early_matrix: Option<Vec<u8>>,
     partial: Option<PartialSignature>,
     secret: Option<[u8; 32]>,
 }
@@ -538,9 +565,17 @@ impl Participant {
                 p.inputs = inputs;
                 if self.all_keys() {
                     self.send_reservation();
+                    // The others' reservations may be in already (a network that reorders
+                    // messages delivers them before the last session key).
+                    self.try_reservation(now_ns);
                 }
             }
             SnowballMessage::Reservation { try_no, bits, .. } => {
+                if try_no > self.try_no && try_no < RESERVATION_TRIES_MAX {
+                    // The sender saw a collision before we did: kept for that try.
+                    p.later_reservations.entry(try_no).or_insert(bits);
+                    return;
+                }
                 if try_no != self.try_no || p.reservation.is_some() {
                     return;
                 }
@@ -556,11 +591,34 @@ impl Participant {
             } => {
                 if p.commitment.is_none() {
                     p.commitment = Some((commitment, nonce));
+                    let early = p.early_matrix.take();
                     self.try_cloaked(now_ns);
+                    if let Some(matrix) = early
+                        && !self.finished
+                    {
+                        let (round, attempt) = (self.round, self.attempt);
+                        self.accept(
+                            now_ns,
+                            from,
+                            SnowballMessage::CloakedVals {
+                                round,
+                                attempt,
+                                matrix,
+                            },
+                        );
+                    }
                 }
             }
             SnowballMessage::CloakedVals { matrix, .. } => {
                 if p.matrix.is_some() {
+                    return;
+                }
+                if p.commitment.is_none() {
+                    // Overtook the member's commitment: kept until it comes (or the phase's
+                    // deadline excludes the member).
+                    if p.early_matrix.is_none() {
+                        p.early_matrix = Some(matrix);
+                    }
                     return;
                 }
                 match p.commitment {
@@ -568,8 +626,7 @@ impl Participant {
                         p.matrix = Some(matrix);
                         self.try_decode(now_ns);
                     }
-                    // A matrix that does not match its commitment (or one sent before any
-                    // commitment): the sender cheats.
+                    // A matrix that does not match its commitment: the sender cheats.
                     _ => self.exclude_and_restart(&[from], now_ns),
                 }
             }
@@ -749,10 +806,12 @@ impl Participant {
                 self.finish(Err(SnowballError::Reservation(self.try_no)));
                 return;
             }
+            let try_no = self.try_no;
             for p in self.peers.values_mut() {
-                p.reservation = None;
+                p.reservation = p.later_reservations.remove(&try_no);
             }
             self.send_reservation();
+            self.try_reservation(now_ns);
             return;
         }
         self.slot = set

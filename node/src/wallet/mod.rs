@@ -40,8 +40,10 @@
 //!   `rng.rs`: the wallet's random stream.
 //!
 //! ## Simplifications (documented in the README)
-//! - `secure_payment` (Snowball) answers `snowball_failed` until the round of
-//!   [`crate::snowball`] is wired into the node and the wallet.
+//! - `secure_payment` (Snowball) is run by the node (`node/snowball.rs`); the wallet builds
+//!   the account's contribution and records the joint transaction (`snowball.rs`). Two
+//!   accounts of one wallet in the same round share one joint transaction, which the wallet
+//!   follows for the last of them only.
 //! - History is stored in clear (the secret key is the only encrypted thing); the original
 //!   encrypted more of an account's files.
 //! - Payment payloads always name the paying account (`spender`), so a certificate can be
@@ -51,7 +53,10 @@ mod account;
 mod build;
 mod records;
 mod rng;
+mod snowball;
 mod track;
+
+pub use snowball::SnowballPrep;
 
 use std::collections::BTreeMap;
 
@@ -68,6 +73,7 @@ use crate::crypto::{
     seal_secret, to_phrase,
 };
 use crate::rng::Seed;
+use crate::snowball::SnowballConfig;
 use crate::storage::Store;
 
 use account::{Account, Unsealed};
@@ -96,6 +102,12 @@ pub struct WalletConfig {
     /// genesis-funded key, sealed under this password (the dev chain's convention: `dev` on
     /// node 0). `None`: the wallet starts empty.
     pub genesis_account_password: Option<String>,
+    /// Extra accounts a node starting on an empty store creates: `(i, password)` holds the
+    /// key of `ChainConfig::genesis_accounts[i]` (genesis funds it), sealed under `password`.
+    /// Created after the genesis account, in this order, so they get the next free numbers.
+    pub genesis_accounts: Vec<(usize, String)>,
+    /// The Snowball round's parameters (pool check interval, phase timeout, sizes).
+    pub snowball: SnowballConfig,
 }
 
 impl std::fmt::Debug for WalletConfig {
@@ -107,6 +119,15 @@ impl std::fmt::Debug for WalletConfig {
                 "genesis_account_password",
                 &self.genesis_account_password.as_ref().map(|_| "<redacted>"),
             )
+            .field(
+                "genesis_accounts",
+                &self
+                    .genesis_accounts
+                    .iter()
+                    .map(|(i, _)| (*i, "<redacted>"))
+                    .collect::<Vec<_>>(),
+            )
+            .field("snowball", &self.snowball)
             .finish()
     }
 }
@@ -117,6 +138,8 @@ impl Default for WalletConfig {
         WalletConfig {
             kdf: KdfParams::default(),
             genesis_account_password: None,
+            genesis_accounts: Vec::new(),
+            snowball: SnowballConfig::default(),
         }
     }
 }
@@ -208,6 +231,8 @@ pub struct Wallet {
     utxo_owner: BTreeMap<Hash, u32>,
     /// Outgoing transactions that can still change status -> account.
     outgoing: BTreeMap<Hash, u32>,
+    /// Accounts with a Snowball round waiting or running -> the inputs held for it.
+    snowball_rounds: BTreeMap<u32, Vec<Hash>>,
 }
 
 /// A message about account `id` (a reply, or a notification).
@@ -247,6 +272,7 @@ impl Wallet {
             by_key: BTreeMap::new(),
             utxo_owner: BTreeMap::new(),
             outgoing: BTreeMap::new(),
+            snowball_rounds: BTreeMap::new(),
         }
     }
 
@@ -344,6 +370,34 @@ impl Wallet {
         }
         let id = self.add_account(ctx, key, &password, 0)?;
         self.scan_ledger_for(ctx, id);
+        self.sync(ctx)
+    }
+
+    /// On a node's first start: creates the accounts of [`WalletConfig::genesis_accounts`],
+    /// each holding its genesis-funded key from `keys` (`ChainConfig::genesis_accounts`
+    /// order), unsealed. Does nothing on a later start.
+    pub fn create_genesis_accounts(
+        &mut self,
+        ctx: &mut WalletCtx,
+        keys: &[Keypair],
+    ) -> Result<(), WalletError> {
+        if !self.first_start || self.cfg.genesis_accounts.is_empty() {
+            return Ok(());
+        }
+        for (i, password) in self.cfg.genesis_accounts.clone() {
+            let key = keys.get(i).ok_or_else(|| {
+                err(
+                    ErrorCode::InvalidField,
+                    format!(
+                        "genesis account {i} is not in the chain's genesis_accounts ({} of them)",
+                        keys.len()
+                    ),
+                )
+            })?;
+            check_password(&password)?;
+            let id = self.add_account(ctx, key.clone(), &password, 0)?;
+            self.scan_ledger_for(ctx, id);
+        }
         self.sync(ctx)
     }
 
@@ -521,9 +575,10 @@ impl Wallet {
             }
             RequestKind::HistoryInfo(q) => ServerKind::HistoryInfo(self.history(id, &q)),
             RequestKind::SecurePayment(_) => {
+                // The node runs Snowball rounds and never passes this request here.
                 return Err(err(
-                    ErrorCode::SnowballFailed,
-                    "Snowball is not available yet: use `payment` for a cloaked payment",
+                    ErrorCode::Internal,
+                    "`secure_payment` is run by the node, not by the wallet alone",
                 ));
             }
             other => {

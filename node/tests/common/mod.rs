@@ -59,10 +59,23 @@ pub struct Net {
     pub violation: Option<(u64, Violation)>,
     /// Steps taken (messages delivered and timers fired).
     pub steps: u64,
+    /// When on, every message sent: (time, from, message).
+    pub sent: Option<Vec<(u64, NodeId, Arc<PeerMessage>)>>,
 }
 
 impl Net {
     pub fn new(chain: ChainConfig, nodes: u32, seed: u64) -> Net {
+        Net::new_with(chain, nodes, seed, |_, _| {})
+    }
+
+    /// [`Net::new`] with each node's configuration adjusted by `adjust` first (genesis
+    /// accounts, Snowball parameters).
+    pub fn new_with(
+        chain: ChainConfig,
+        nodes: u32,
+        seed: u64,
+        adjust: impl Fn(NodeId, &mut NodeConfig),
+    ) -> Net {
         let now_ns = chain.genesis_time_ns;
         let mut net = Net {
             nodes: Vec::new(),
@@ -81,16 +94,14 @@ impl Net {
             checker: None,
             violation: None,
             steps: 0,
+            sent: None,
         };
         for id in 0..nodes {
             let store = MemStore::new();
             net.stores.push(store.clone());
-            let node = Node::new(
-                node_config(&chain, id, Seed(seed).child("node", id as u64)),
-                Box::new(store),
-                now_ns,
-            )
-            .unwrap();
+            let mut cfg = node_config(&chain, id, Seed(seed).child("node", id as u64));
+            adjust(id, &mut cfg);
+            let node = Node::new(cfg, Box::new(store), now_ns).unwrap();
             net.nodes.push(Some(node));
         }
         net
@@ -204,6 +215,9 @@ impl Net {
                 Output::Reply { conn, msg } => self.replies.push((id, conn, msg)),
                 Output::Broadcast(msg) => self.replies.push((id, u64::MAX, msg)),
                 Output::Send { to, msg } => {
+                    if let Some(sent) = self.sent.as_mut() {
+                        sent.push((self.now_ns, id, msg.clone()));
+                    }
                     let targets: Vec<NodeId> = match to {
                         Dest::All => (0..self.nodes.len() as u32).filter(|&t| t != id).collect(),
                         Dest::One(t) => vec![t],

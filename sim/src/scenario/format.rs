@@ -29,6 +29,9 @@ pub struct ScenarioFile {
     pub duration: Duration,
     /// The nodes and the links between them.
     pub network: NetworkSpec,
+    /// Wallet accounts funded by genesis (`[[account]]`).
+    #[serde(default, rename = "account")]
+    pub accounts: Vec<Spanned<AccountSpec>>,
     /// Overrides of single `ChainConfig` fields of the chosen preset.
     #[serde(default)]
     pub chain: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
@@ -76,6 +79,61 @@ pub enum NodeEvents {
 
 fn default_seed() -> u64 {
     1
+}
+
+/// A wallet account on a node, funded by genesis (`[[account]]`). Each node numbers its
+/// accounts in file order after the ones it already has: node 0 holds the genesis account
+/// "1", so its first `[[account]]` is "2"; on other nodes the first is "1".
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// The node whose wallet holds the account (an index).
+    pub node: u32,
+    /// The account's password (it starts unsealed).
+    pub password: String,
+    /// Its genesis funds, one payment output, in µSTG.
+    pub funds_ustg: i64,
+}
+
+/// A Snowball phase a `snowball_drop` step stops a participant at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropPhase {
+    /// Before sending its session key.
+    SharedKeying,
+    /// Before sending its commitment.
+    Commitment,
+    /// Before revealing its cloaked values.
+    CloakedVals,
+    /// Before signing.
+    Signature,
+}
+
+impl DropPhase {
+    /// The node's name for the phase.
+    pub fn state(self) -> stegosim_node::api::message::SnowballState {
+        use stegosim_node::api::message::SnowballState as S;
+        match self {
+            DropPhase::SharedKeying => S::SharedKeying,
+            DropPhase::Commitment => S::Commitment,
+            DropPhase::CloakedVals => S::CloakedVals,
+            DropPhase::Signature => S::Signature,
+        }
+    }
+
+    /// The name in scenario files and traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropPhase::SharedKeying => "shared_keying",
+            DropPhase::Commitment => "commitment",
+            DropPhase::CloakedVals => "cloaked_vals",
+            DropPhase::Signature => "signature",
+        }
+    }
+}
+
+fn drop_phase_default() -> DropPhase {
+    DropPhase::Commitment
 }
 
 /// The nodes and the default link model.
@@ -311,6 +369,18 @@ pub enum Step {
         #[serde(default)]
         name: Option<String>,
     },
+    /// Kill a Snowball participant mid-round: the next participant of `node` that enters
+    /// `phase` stops there and sends nothing more (its client is told `failed`); the other
+    /// members exclude it at the phase's deadline and restart.
+    SnowballDrop {
+        /// When the node is armed.
+        at: Duration,
+        /// Which node.
+        node: NodeRef,
+        /// The phase it stops at (default `commitment`).
+        #[serde(default = "drop_phase_default")]
+        phase: DropPhase,
+    },
     /// Revert the last micro block of `node` (the API's `pop_micro_block`).
     PopMicroBlock {
         /// When.
@@ -426,6 +496,7 @@ impl Step {
             Step::Pay { at, .. }
             | Step::Api { at, .. }
             | Step::PopMicroBlock { at, .. }
+            | Step::SnowballDrop { at, .. }
             | Step::SetRestaking { at, .. }
             | Step::Restake { at, .. }
             | Step::Pick { at, .. }
@@ -445,6 +516,7 @@ impl Step {
             Step::Pay { .. } => "pay",
             Step::Api { .. } => "api",
             Step::PopMicroBlock { .. } => "pop_micro_block",
+            Step::SnowballDrop { .. } => "snowball_drop",
             Step::SetRestaking { .. } => "set_restaking",
             Step::Restake { .. } => "restake",
             Step::Pick { .. } => "pick",
@@ -469,6 +541,7 @@ impl Step {
                 | Step::Restart { .. }
                 | Step::SetNetwork { .. }
                 | Step::ClockDrift { .. }
+                | Step::SnowballDrop { .. }
         )
     }
 }
@@ -609,6 +682,19 @@ pub enum Expect {
     CaughtUp {
         /// Which node.
         node: NodeRef,
+        /// The deadline.
+        by: Duration,
+    },
+    /// The `snowball_status` notifications of account `account_id` on `node` go through
+    /// `states` in this order (other states may come in between) by `by`.
+    Snowball {
+        /// The node whose wallet holds the account.
+        node: NodeRef,
+        /// The account.
+        account_id: String,
+        /// The states, in order (`pool_wait`, `shared_keying`, `commitment`, `cloaked_vals`,
+        /// `signature`, `secret_keying`, `succeeded`, `failed`).
+        states: Vec<String>,
         /// The deadline.
         by: Duration,
     },

@@ -18,8 +18,8 @@ use toml::Spanned;
 use crate::des::clock::CLOCK_DRIFT_PPM_MAX;
 use crate::des::net::{Latency, LinkOptions};
 pub use format::{
-    Draw, Expect, InvariantsSpec, LatencySpec, NodeEvents, NodeRef, StatusName, Step, SwarmSpec,
-    TraceSpec, Workload,
+    AccountSpec, Draw, DropPhase, Expect, InvariantsSpec, LatencySpec, NodeEvents, NodeRef,
+    StatusName, Step, SwarmSpec, TraceSpec, Workload,
 };
 
 /// Largest number of nodes in one scenario.
@@ -100,6 +100,9 @@ pub struct Scenario {
     pub swarm: Option<Located<SwarmSpec>>,
     /// What the trace holds.
     pub trace: TraceSpec,
+    /// Genesis-funded wallet accounts, in file order (`chain.genesis_accounts` holds their
+    /// funds in the same order).
+    pub accounts: Vec<Located<AccountSpec>>,
 }
 
 /// Line and column (1-based) of byte `offset` in `text`.
@@ -269,6 +272,10 @@ fn check(cx: &Ctx<'_>, f: format::ScenarioFile) -> Result<Scenario, ScenarioErro
     chain.genesis_validators = net.validators;
     if let Some(overrides) = &f.chain {
         chain = apply_chain_overrides(cx, chain, overrides, net.validators)?;
+    }
+    let accounts = check_accounts(cx, &f.accounts, nodes)?;
+    if !accounts.is_empty() {
+        chain.genesis_accounts = accounts.iter().map(|a| a.value.funds_ustg).collect();
     }
     let links = LinkOptions {
         latency: latency(&net.latency),
@@ -446,6 +453,7 @@ fn check(cx: &Ctx<'_>, f: format::ScenarioFile) -> Result<Scenario, ScenarioErro
         invariants: f.invariants,
         swarm,
         trace: f.trace,
+        accounts,
     })
 }
 
@@ -548,6 +556,53 @@ impl NodeChecker {
     }
 }
 
+/// Most `[[account]]` tables.
+const ACCOUNTS_MAX: usize = 10_000;
+
+fn check_accounts(
+    cx: &Ctx<'_>,
+    accounts: &[Spanned<AccountSpec>],
+    nodes: u32,
+) -> Result<Vec<Located<AccountSpec>>, ScenarioError> {
+    if accounts.len() > ACCOUNTS_MAX {
+        return Err(cx.at(
+            accounts[ACCOUNTS_MAX].span(),
+            format!(
+                "{} accounts, expected at most {ACCOUNTS_MAX}",
+                accounts.len()
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(accounts.len());
+    for a in accounts {
+        let v = a.get_ref();
+        let why = if v.node >= nodes {
+            Some(format!(
+                "account: node {} does not exist, expected 0..{nodes}",
+                v.node
+            ))
+        } else if v.password.is_empty() {
+            Some("account: password must not be empty".into())
+        } else if v.funds_ustg <= 0 {
+            Some(format!(
+                "account: funds_ustg {} must be positive (µSTG)",
+                v.funds_ustg
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(cx.at(a.span(), why));
+        }
+        let (line, _) = line_column(cx.text, a.span().start);
+        out.push(Located {
+            line,
+            value: v.clone(),
+        });
+    }
+    Ok(out)
+}
+
 fn check_probability(name: &str, p: Option<f64>) -> Result<(), String> {
     match p {
         Some(p) if !(0.0..=1.0).contains(&p) => Err(format!(
@@ -613,6 +668,7 @@ fn check_step(
             Ok(())
         }
         Step::PopMicroBlock { node, .. }
+        | Step::SnowballDrop { node, .. }
         | Step::SetRestaking { node, .. }
         | Step::Restake { node, .. }
         | Step::Crash { node, .. }
@@ -708,6 +764,28 @@ fn check_expect(
             Some(by)
         }
         Expect::Committed { by, .. } => Some(by),
+        Expect::Snowball {
+            node, states, by, ..
+        } => {
+            nodes.single(node, picked, false)?;
+            if states.is_empty() {
+                return Err("states: expected at least one Snowball state".into());
+            }
+            for st in states {
+                if serde_json::from_value::<stegosim_node::api::message::SnowballState>(
+                    serde_json::Value::String(st.clone()),
+                )
+                .is_err()
+                {
+                    return Err(format!(
+                        "states: {st:?} is not a Snowball state, expected pool_wait, \
+                         shared_keying, commitment, cloaked_vals, signature, secret_keying, \
+                         succeeded or failed"
+                    ));
+                }
+            }
+            Some(by)
+        }
     };
     if let Some(by) = by {
         if by.ns > duration_ns {
@@ -728,6 +806,10 @@ pub fn builtin() -> &'static [(&'static str, &'static str)] {
             include_str!("../../../scenarios/quickstart.toml"),
         ),
         ("payments", include_str!("../../../scenarios/payments.toml")),
+        (
+            "snowball-dropouts",
+            include_str!("../../../scenarios/snowball-dropouts.toml"),
+        ),
         (
             "restake-expiry",
             include_str!("../../../scenarios/restake-expiry.toml"),

@@ -696,6 +696,14 @@ pub struct SnowballStatus {
     /// Why, for `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The round (this project's addition): the same number for every member of one round,
+    /// from `shared_keying` on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<u64>,
+    /// Members of the round's current attempt (this project's addition), from
+    /// `shared_keying` on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participants: Option<u32>,
 }
 
 /// Body of `lagged`.

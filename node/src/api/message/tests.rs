@@ -627,8 +627,20 @@ fn server_kind() -> impl Strategy<Value = ServerKind> {
                 })
             })
             .boxed(),
-        (snowball_state, option::of(text()))
-            .prop_map(|(state, error)| K::SnowballStatus(SnowballStatus { state, error }))
+        (
+            snowball_state,
+            option::of(text()),
+            option::of(any::<u64>()),
+            option::of(any::<u32>()),
+        )
+            .prop_map(|(state, error, session_id, participants)| {
+                K::SnowballStatus(SnowballStatus {
+                    state,
+                    error,
+                    session_id,
+                    participants,
+                })
+            })
             .boxed(),
         payment_utxo().prop_map(K::Received).boxed(),
         payment_utxo().prop_map(K::Spent).boxed(),
