@@ -233,6 +233,39 @@ fn setup_creates_and_funds_accounts_and_payments_are_followed() {
 }
 
 #[test]
+fn falling_behind_is_reported_and_never_the_generators_fault_in_virtual_time() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two connections with one request in flight each cannot keep up with 200/s over
+    // round trips of 10-800 ms.
+    let r = sim_load(
+        &dir.path().join("behind.json"),
+        &[
+            "--model",
+            "constant-arrival-rate",
+            "--rate",
+            "200",
+            "--duration",
+            "3s",
+            "--connections",
+            "2",
+            "--in-flight",
+            "1",
+            "--request",
+            "balance_info",
+        ],
+        0,
+    );
+    let s = &r["summary"];
+    let behind = &s["behind_schedule"];
+    assert!(u(&behind["count"]) > 0, "{s}");
+    assert!(u(&behind["worst_ns"]) > 100_000_000, "{s}");
+    assert_eq!(u(&behind["waited_for_slot"]), u(&behind["count"]), "{s}");
+    assert_eq!(u(&behind["generator"]), 0, "{s}");
+    assert!(u(&s["not_started"]) > 0, "{s}");
+    assert!(s["achieved_rate"].as_f64().unwrap() < 200.0, "{s}");
+}
+
+#[test]
 fn a_bad_scenario_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.toml");
