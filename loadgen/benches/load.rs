@@ -20,7 +20,8 @@
 //! STEGOSIM_BENCH_IN_FLIGHT (default 64), STEGOSIM_BENCH_REQUEST, STEGOSIM_BENCH_RATE,
 //! STEGOSIM_BENCH_CPU_RATES (open-model rates of phase 3, default 100000,300000),
 //! STEGOSIM_BENCH_TIMER_RESOLUTION (default the generator's, 100us),
-//! STEGOSIM_BENCH_PHASES (echo,node,cpu; cpu-open for phase 3's open runs only).
+//! STEGOSIM_BENCH_PHASES (echo,node,cpu; cpu-open for phase 3's open runs only),
+//! STEGOSIM_BENCH_WORKER_THREADS (the generator's tokio worker threads; default one per core).
 //! Prints the ratios last.
 
 #![allow(clippy::disallowed_methods)] // A benchmark measures wall time.
@@ -413,10 +414,15 @@ fn main() {
         .split(',')
         .filter_map(|r| r.trim().parse().ok())
         .collect();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    // The generator's runtime threads (default: tokio's, one per core).
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Ok(n) = std::env::var("STEGOSIM_BENCH_WORKER_THREADS") {
+        builder.worker_threads(
+            n.parse()
+                .expect("STEGOSIM_BENCH_WORKER_THREADS is a number"),
+        );
+    }
+    let rt = builder.enable_all().build().unwrap();
     rt.block_on(async move {
         let mut echo = 0f64;
         let mut tuned = 0f64;

@@ -60,13 +60,18 @@ pub struct RunOptions {
 }
 
 /// What the mix needs from setup, found by rendering it with stand-in accounts.
-struct Needs {
-    sender: bool,
-    recipient: bool,
-    addresses: bool,
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    /// A pool account per request (`{account}`).
+    pub sender: bool,
+    /// A second pool account (`{recipient}`).
+    pub recipient: bool,
+    /// Addresses of pool accounts.
+    pub addresses: bool,
 }
 
-fn needs(specs: &[crate::mix::RequestSpec]) -> Result<Needs, ConfigError> {
+/// What the mix of `specs` needs from setup.
+pub fn needs(specs: &[crate::mix::RequestSpec]) -> Result<Needs, ConfigError> {
     let stand_in: Vec<PoolAccount> = (1..=2)
         .map(|i| PoolAccount {
             id: i.to_string(),
@@ -79,6 +84,48 @@ fn needs(specs: &[crate::mix::RequestSpec]) -> Result<Needs, ConfigError> {
         recipient: mix.uses_recipient(),
         addresses: mix.uses_addresses(),
     })
+}
+
+/// The setup a run does: the configured one, or (when none is configured and the mix needs
+/// accounts) as many accounts as the mix needs; what is chosen is said through `say`.
+pub fn setup_of(
+    cfg: &RunConfig,
+    say: &mut dyn FnMut(String),
+) -> Result<(SetupConfig, Needs), ConfigError> {
+    let needs = needs(&cfg.requests)?;
+    let mut setup: SetupConfig = cfg.setup.clone();
+    if setup.is_empty() && needs.sender {
+        setup.accounts = if needs.recipient { 2 } else { 1 };
+        say(format!(
+            "setup: the mix needs accounts; creating {} (choose with --accounts N or --account ID)",
+            setup.accounts
+        ));
+    }
+    Ok((setup, needs))
+}
+
+/// Checks that every threshold names a request of the mix (or `all`).
+pub fn check_thresholds(
+    thresholds: &[crate::threshold::Threshold],
+    mix: &Mix,
+) -> Result<(), ConfigError> {
+    for t in thresholds {
+        if let Some(name) = t.metric() {
+            let known = name == crate::results::ALL
+                || mix.metric_names().iter().any(|m| m == name)
+                || mix.metric_names().iter().any(|m| {
+                    name.strip_prefix(m.as_str())
+                        .is_some_and(|s| s.starts_with('.'))
+                });
+            if !known {
+                return Err(ConfigError::Invalid(format!(
+                    "threshold {t}: no request named {name:?} in the mix ({})",
+                    mix.metric_names().join(", ")
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The endpoint and token of a configuration.
@@ -105,15 +152,7 @@ pub async fn run(cfg: &RunConfig, options: RunOptions) -> Result<Results, RunErr
     let progress = Progress::new(options.progress);
 
     // Setup: the pool of accounts.
-    let needs = needs(&cfg.requests)?;
-    let mut setup: SetupConfig = cfg.setup.clone();
-    if setup.is_empty() && needs.sender {
-        setup.accounts = if needs.recipient { 2 } else { 1 };
-        progress.say(format!(
-            "setup: the mix needs accounts; creating {} (choose with --accounts N or --account ID)",
-            setup.accounts
-        ));
-    }
+    let (setup, needs) = setup_of(cfg, &mut |m| progress.say(m))?;
     let pool = if setup.is_empty() {
         Vec::new()
     } else {
@@ -150,23 +189,7 @@ async fn load(
     let plan = Arc::new(cfg.plan()?);
     let thresholds = cfg.thresholds()?;
     let mix = Arc::new(Mix::build(&cfg.requests, pool).map_err(ConfigError::from)?);
-    for t in &thresholds {
-        if let Some(name) = t.metric() {
-            let known = name == crate::results::ALL
-                || mix.metric_names().iter().any(|m| m == name)
-                || mix.metric_names().iter().any(|m| {
-                    name.strip_prefix(m.as_str())
-                        .is_some_and(|s| s.starts_with('.'))
-                });
-            if !known {
-                return Err(ConfigError::Invalid(format!(
-                    "threshold {t}: no request named {name:?} in the mix ({})",
-                    mix.metric_names().join(", ")
-                ))
-                .into());
-            }
-        }
-    }
+    check_thresholds(&thresholds, &mix)?;
 
     // Connections.
     let connections = cfg.connections()?;
@@ -278,10 +301,39 @@ async fn load(
     progress.finish();
 
     let rec = lock(&recorder).clone();
-    let scheduled_ns = scheduled_duration_ns(&plan, elapsed_ns);
+    let mut config = cfg.to_json();
+    if let Some(obj) = config.as_object_mut() {
+        obj.insert("endpoint".into(), serde_json::Value::String(url.clone()));
+    }
+    Ok(results_of(
+        &plan,
+        &rec,
+        &thresholds,
+        config,
+        url,
+        started_at_unix_ms,
+        elapsed_ns,
+        behind_tolerance_ns,
+    ))
+}
+
+/// The results of a run: `rec` measured under `plan`, `elapsed_ns` after the origin, with
+/// `config` (the configuration as JSON) written back, thresholds evaluated.
+#[allow(clippy::too_many_arguments)] // Each is a separate fact of the run.
+pub fn results_of(
+    plan: &Plan,
+    rec: &Recorder,
+    thresholds: &[crate::threshold::Threshold],
+    config: serde_json::Value,
+    endpoint: String,
+    started_at_unix_ms: u64,
+    elapsed_ns: u64,
+    behind_tolerance_ns: u64,
+) -> Results {
+    let scheduled_ns = scheduled_duration_ns(plan, elapsed_ns);
     let duration_s = (scheduled_ns as f64 / NS_PER_S as f64).max(1e-9);
     let source = Source {
-        endpoint: url,
+        endpoint,
         started_at_unix_ms,
         model: plan.model().name().to_string(),
         scheduled_duration_s: scheduled_ns as f64 / NS_PER_S as f64,
@@ -301,14 +353,12 @@ async fn load(
         connections_lost: rec.connections_lost,
         lost_reasons: rec.lost_reasons.clone(),
     };
-    let mut config = cfg.clone();
-    config.endpoint = Some(source.endpoint.clone());
-    let mut config = config.to_json();
+    let mut config = config;
     if let Some(obj) = config.as_object_mut() {
         // Which build ran: reports show it in their header.
         obj.insert("stegosim_version".into(), env!("CARGO_PKG_VERSION").into());
     }
-    Ok(Measured::from_recorder(&rec, source).to_results(config, &thresholds))
+    Measured::from_recorder(rec, source).to_results(config, thresholds)
 }
 
 /// The duration rates are computed over: the schedule's, or for an unpaced

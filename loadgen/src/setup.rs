@@ -14,6 +14,7 @@
 //!
 //! Every failure names the step and the node's answer.
 
+use std::future::Future;
 use std::time::Duration;
 
 use stegosim_node::api::message::{
@@ -37,15 +38,50 @@ fn error_of(m: &ServerMessage) -> Option<(Option<ErrorCode>, String)> {
     }
 }
 
-async fn call(
-    c: &mut Client,
+/// How setup talks to a node: one request at a time, and waiting. The real run implements
+/// it over an API client and tokio's clock; the simulator over simulated connections in
+/// virtual time (its futures complete at once).
+pub trait Caller {
+    /// Sends `kind` (for `account`, when a wallet request) and returns the node's answer;
+    /// a failure to get one names `step`.
+    fn call(
+        &mut self,
+        step: &str,
+        kind: RequestKind,
+        account: Option<&str>,
+    ) -> impl Future<Output = Result<ServerMessage, SetupError>>;
+    /// Waits `d` (for the chain to move on).
+    fn sleep(&mut self, d: Duration) -> impl Future<Output = ()>;
+}
+
+/// [`Caller`] over a real API client.
+struct ClientCaller(Client);
+
+impl Caller for ClientCaller {
+    async fn call(
+        &mut self,
+        step: &str,
+        kind: RequestKind,
+        account: Option<&str>,
+    ) -> Result<ServerMessage, SetupError> {
+        self.0
+            .call(kind, account)
+            .await
+            .map_err(|e| SetupError(format!("{step}: {e}")))
+    }
+
+    async fn sleep(&mut self, d: Duration) {
+        tokio::time::sleep(d).await;
+    }
+}
+
+async fn call<C: Caller>(
+    c: &mut C,
     step: &str,
     kind: RequestKind,
     account: Option<&str>,
 ) -> Result<ServerMessage, SetupError> {
-    c.call(kind, account)
-        .await
-        .map_err(|e| SetupError(format!("{step}: {e}")))
+    c.call(step, kind, account).await
 }
 
 fn refused(step: &str, m: &ServerMessage) -> SetupError {
@@ -83,9 +119,21 @@ async fn prepare_inner(
     need_addresses: bool,
     say: &mut dyn FnMut(String),
 ) -> Result<Vec<PoolAccount>, SetupError> {
-    let mut c = Client::connect(url, token)
+    let c = Client::connect(url, token)
         .await
         .map_err(|e| SetupError(format!("cannot connect to {url}: {e}")))?;
+    prepare_with(&mut ClientCaller(c), setup, need_addresses, say).await
+}
+
+/// Prepares the pool through `c` (the steps of the module documentation).
+/// `need_addresses`: whether the mix uses `{address}` or `{recipient}`.
+pub async fn prepare_with<C: Caller>(
+    c: &mut C,
+    setup: &SetupConfig,
+    need_addresses: bool,
+    say: &mut dyn FnMut(String),
+) -> Result<Vec<PoolAccount>, SetupError> {
+    let c = &mut *c;
     let password = setup
         .password
         .clone()
@@ -93,14 +141,14 @@ async fn prepare_inner(
     let mut ids: Vec<String> = setup.account_ids.clone();
 
     if setup.existing {
-        let m = call(&mut c, "accounts_info", RequestKind::AccountsInfo, None).await?;
+        let m = call(c, "accounts_info", RequestKind::AccountsInfo, None).await?;
         let ServerKind::AccountsInfo(info) = &m.kind else {
             return Err(refused("accounts_info", &m));
         };
         for id in info.accounts.keys() {
             let step = format!("unseal account {id}");
             let m = call(
-                &mut c,
+                c,
                 &step,
                 RequestKind::Unseal(Unseal {
                     password: password.clone(),
@@ -125,7 +173,7 @@ async fn prepare_inner(
     for i in 0..setup.accounts {
         let step = format!("create_account ({} of {})", i + 1, setup.accounts);
         let m = call(
-            &mut c,
+            c,
             &step,
             RequestKind::CreateAccount(stegosim_node::api::message::CreateAccount {
                 password: password.clone(),
@@ -149,7 +197,7 @@ async fn prepare_inner(
     if need_addresses || setup.fund_amount > 0 {
         for a in &mut pool {
             let step = format!("account_info of account {}", a.id);
-            let m = call(&mut c, &step, RequestKind::AccountInfo, Some(&a.id)).await?;
+            let m = call(c, &step, RequestKind::AccountInfo, Some(&a.id)).await?;
             let ServerKind::AccountInfo(keys) = &m.kind else {
                 return Err(refused(&step, &m));
             };
@@ -158,14 +206,14 @@ async fn prepare_inner(
     }
 
     if setup.fund_amount > 0 {
-        fund(&mut c, setup, &pool, say).await?;
+        fund(c, setup, &pool, say).await?;
     }
     Ok(pool)
 }
 
 /// Pays `fund_amount` to each pool account and waits until each can spend it.
-async fn fund(
-    c: &mut Client,
+async fn fund<C: Caller>(
+    c: &mut C,
     setup: &SetupConfig,
     pool: &[PoolAccount],
     say: &mut dyn FnMut(String),
@@ -227,7 +275,7 @@ async fn fund(
                 // Every output of the funding account is locked by payments in flight:
                 // wait for their change to come back.
                 Some((Some(ErrorCode::NotEnoughMoney), _)) => {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    c.sleep(Duration::from_millis(500)).await;
                 }
                 Some(_) => return Err(refused(&step, &m)),
             }
@@ -245,7 +293,7 @@ async fn fund(
             match &m.kind {
                 ServerKind::BalanceInfo(b) if b.available >= setup.fund_amount => break,
                 ServerKind::BalanceInfo(_) => {
-                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    c.sleep(Duration::from_millis(250)).await;
                 }
                 _ => return Err(refused(&step, &m)),
             }

@@ -48,6 +48,9 @@ pub enum DriverEvent {
     Api {
         /// Which node answered.
         node: NodeId,
+        /// The API connection it is for (as given to `Node::handle_request`); `None` for a
+        /// wallet notification, which goes to every connection of the node.
+        conn: Option<stegosim_node::node::ConnId>,
         /// The message.
         msg: stegosim_node::api::message::ServerMessage,
     },
@@ -296,10 +299,18 @@ impl Cluster {
                 // The scenario's API client: every reply, and wallet notifications once the
                 // scenario has spoken to the API (so scenarios without `api` steps keep their
                 // traces).
-                Output::Reply { msg, .. } => out.push(DriverEvent::Api { node: id, msg }),
+                Output::Reply { conn, msg } => out.push(DriverEvent::Api {
+                    node: id,
+                    conn: Some(conn),
+                    msg,
+                }),
                 Output::Broadcast(msg) => {
                     if self.api_client {
-                        out.push(DriverEvent::Api { node: id, msg });
+                        out.push(DriverEvent::Api {
+                            node: id,
+                            conn: None,
+                            msg,
+                        });
                     }
                 }
                 Output::Event(event) => {

@@ -16,6 +16,8 @@
 //! - [`runner`]: a scenario plus a seed make a run: steps, workloads, expectations,
 //!   invariants, the trace and an [`runner::Outcome`].
 //! - [`trace`]: the JSON-lines trace and its running BLAKE3 hash.
+//! - [`load`]: `stegosim load --sim`: the load generator's workers against simulated nodes
+//!   over encrypted frames, in virtual time.
 //! - [`wallet`]: payments from the genesis-funded account.
 //! - [`sigcache`]: a signature-check cache shared by all nodes of a run.
 //! - [`sweep`]: one scenario over many seeds, threaded and sharded, with JUnit XML.
@@ -29,6 +31,7 @@
 pub mod bench;
 pub mod cluster;
 pub mod des;
+pub mod load;
 pub mod runner;
 pub mod scenario;
 pub mod shrink;

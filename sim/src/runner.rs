@@ -652,7 +652,7 @@ impl<'a> Runner<'a> {
                     event,
                     relayed,
                 } => self.node_event(node, event, relayed),
-                DriverEvent::Api { node, msg } => self.api_message(node, msg),
+                DriverEvent::Api { node, msg, .. } => self.api_message(node, msg),
                 DriverEvent::TimerStall { node } => {
                     self.counts.timer_stalls += 1;
                     let t = self.t();

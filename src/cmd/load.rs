@@ -45,7 +45,12 @@ Thresholds (--threshold, repeatable, also `thresholds = [...]` in the profile):
 
 Exit codes: 0 done and every threshold held; 99 a threshold failed; 1 the run could not be
 done (node unreachable, bad token, setup failed, results not written); 2 bad command-line
-usage; 3 invalid configuration (profile, values, mix, threshold grammar), found before any load.
+usage; 3 invalid configuration (profile, values, mix, threshold grammar, --sim scenario file),
+found before any load.
+
+Simulated runs (--sim SCENARIO instead of --endpoint/--token-file): the same profile against
+the scenario's simulated nodes (node --sim-node, default 0) over encrypted frames with the
+scenario's link latency, in virtual time; the same --seed gives byte-identical results.
 
 Results (--out FILE): JSON, documented in loadgen/README.md; `stegosim load merge` adds
 results of several generators exactly (HDR histograms) and evaluates thresholds again.";
@@ -88,6 +93,14 @@ struct RunArgs {
     /// The node's API, e.g. ws://127.0.0.1:3144.
     #[arg(long, env = "STEGOSIM_ENDPOINT", value_name = "URL")]
     endpoint: Option<String>,
+    /// Run inside the simulator instead: against the simulated network of this scenario
+    /// file (its nodes, chain and link latency), in virtual time, deterministic for --seed.
+    #[arg(long, value_name = "SCENARIO", conflicts_with_all = ["endpoint", "token_file"])]
+    sim: Option<PathBuf>,
+    /// With --sim: the node the connections go to (default 0, whose wallet holds the funded
+    /// account "1").
+    #[arg(long, value_name = "N", requires = "sim")]
+    sim_node: Option<u32>,
     /// The API token (the node's api.token) or an access key file.
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
@@ -197,8 +210,13 @@ pub fn run_load(args: LoadArgs) -> Result<ExitCode> {
 }
 
 fn invalid(e: impl std::fmt::Display) -> Result<ExitCode> {
+    Ok(invalid_code(e))
+}
+
+/// Prints an invalid-configuration error and gives its exit code.
+fn invalid_code(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {e}");
-    Ok(ExitCode::from(EXIT_INVALID_CONFIG))
+    ExitCode::from(EXIT_INVALID_CONFIG)
 }
 
 fn config_of(a: &RunArgs) -> Result<RunConfig, String> {
@@ -272,6 +290,13 @@ fn run_generator(a: RunArgs) -> Result<ExitCode> {
     if let Err(e) = cfg.validate() {
         return invalid(e);
     }
+    if let Some(file) = &a.sim {
+        let results = match run_sim(&cfg, file, a.sim_node.unwrap_or(0), a.quiet) {
+            Ok(r) => r,
+            Err(code) => return Ok(code),
+        };
+        return finish_and_report(&results, &a);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -285,9 +310,14 @@ fn run_generator(a: RunArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_RUN_FAILED));
         }
     };
-    let code = finish(&results, a.out.as_deref(), a.quiet)?;
+    finish_and_report(&results, &a)
+}
+
+/// Writes the results, then the report when asked; the exit code comes from the thresholds.
+fn finish_and_report(results: &Results, a: &RunArgs) -> Result<ExitCode> {
+    let code = finish(results, a.out.as_deref(), a.quiet)?;
     if let Some(dir) = &a.report {
-        match stegosim_reports::write_load_report_dir(&results, a.out.as_deref(), dir) {
+        match stegosim_reports::write_load_report_dir(results, a.out.as_deref(), dir) {
             Ok((html, md)) if !a.quiet => {
                 println!("report {} and {}", html.display(), md.display())
             }
@@ -299,6 +329,48 @@ fn run_generator(a: RunArgs) -> Result<ExitCode> {
         }
     }
     Ok(code)
+}
+
+/// `stegosim load --sim`: the run inside the simulator.
+fn run_sim(
+    cfg: &RunConfig,
+    file: &std::path::Path,
+    node: u32,
+    quiet: bool,
+) -> Result<Results, ExitCode> {
+    use stegosim_sim::load::{SimLoadError, SimTarget, run_load};
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(invalid_code(format!(
+                "--sim: cannot read scenario {}: {e}",
+                file.display()
+            )));
+        }
+    };
+    let scenario = match stegosim_sim::scenario::load(&file.display().to_string(), &text) {
+        Ok(s) => s,
+        Err(e) => return Err(invalid_code(format!("--sim: {e}"))),
+    };
+    let target = SimTarget {
+        scenario: &scenario,
+        seed: cfg.seed.unwrap_or(scenario.default_seed),
+        node,
+    };
+    let mut say = |m: String| {
+        if !quiet {
+            eprintln!("{m}");
+        }
+    };
+    let results = match run_load(cfg, &target, &mut say) {
+        Ok(r) => r,
+        Err(SimLoadError::Config(e)) => return Err(invalid_code(e)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(ExitCode::from(EXIT_RUN_FAILED));
+        }
+    };
+    Ok(results)
 }
 
 /// Writes and prints results, and picks the exit code from the thresholds.
