@@ -1092,6 +1092,7 @@ impl Node {
                 .reward_output(key.public(), fees, epoch, offset, self.view),
             view_change_proof: proof,
             signature: Signature::from_bytes([0u8; 64]),
+            memo: Default::default(),
         };
         b.signature = crate::crypto::sign(key.secret(), b.hash().as_bytes());
         let relay = b.clone();
@@ -1642,6 +1643,7 @@ impl Node {
                     .into_iter()
                     .map(|mut m| {
                         m.transactions.retain(|t| !final_set.contains(&t.hash()));
+                        m.clear_hash_memo();
                         m
                     })
                     .collect();
@@ -1839,12 +1841,12 @@ impl Node {
                 // The signature verifies against the validator's key once per input.
                 let signer = SecretKey::sum(std::iter::repeat_n(key.secret(), inputs.len()))
                     .expect("n * key is zero only for n a multiple of the group order");
-                let tx = Transaction {
-                    inputs: inputs.clone(),
-                    outputs: vec![output],
+                let tx = Transaction::new(
+                    inputs.clone(),
+                    vec![output],
                     fee,
-                    signature: crate::crypto::sign(&signer, body.as_bytes()),
-                };
+                    crate::crypto::sign(&signer, body.as_bytes()),
+                );
                 let now = self.now_ns;
                 match self.submit_transaction(now, tx) {
                     Ok(h) => {

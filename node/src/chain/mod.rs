@@ -9,6 +9,7 @@ pub mod block;
 pub mod election;
 pub mod genesis;
 pub mod ledger;
+pub mod memo;
 pub mod tx;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -151,7 +152,7 @@ impl BlockTxs {
             self.claimed.insert(*i, h);
         }
         self.fees += tx.fee;
-        for o in &tx.outputs {
+        for (o, oh) in tx.outputs.iter().zip(tx.output_hashes()) {
             let utxo = ledger::Utxo {
                 output: o.clone(),
                 epoch: self.ctx.epoch,
@@ -159,7 +160,7 @@ impl BlockTxs {
                 block_hash: Hash::default(),
                 timestamp_ns: self.timestamp_ns,
             };
-            self.created.insert(o.hash(), utxo);
+            self.created.insert(*oh, utxo);
         }
         Ok(())
     }
@@ -527,6 +528,7 @@ impl Chain {
             minted,
             validators: self.next_validators(),
             multisig: Vec::new(),
+            memo: Default::default(),
         }
     }
 
