@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::message::{RequestKind, ServerKind, ServerMessage};
 use crate::chain::block::{MacroBlock, MicroBlock, ViewChangeVote};
+use crate::chain::election::Tally;
 use crate::chain::genesis::{GenesisKeys, genesis_block};
 use crate::chain::ledger::{TxContext, TxError};
 use crate::chain::tx::{Output as TxOutput, StakeOutput, Transaction};
@@ -285,9 +286,9 @@ struct MacroState {
     /// Proposals seen, by block hash.
     proposals: BTreeMap<Hash, MacroBlock>,
     /// Prevotes: (round, hash) -> voter -> vote.
-    prevotes: BTreeMap<(u32, Hash), BTreeMap<PublicKey, MacroVote>>,
+    prevotes: BTreeMap<(u32, Hash), Tally<MacroVote>>,
     /// Precommits: hash -> voter -> signature.
-    precommits: BTreeMap<Hash, BTreeMap<PublicKey, Signature>>,
+    precommits: BTreeMap<Hash, Tally<Signature>>,
     /// Rounds this node prevoted in.
     prevoted: BTreeSet<u32>,
     /// Rounds this node precommitted in.
@@ -313,7 +314,7 @@ pub struct Node {
     /// When this node started waiting at the current view of the current height.
     view_started_ns: u64,
     /// View-change votes for the current height: view -> voter -> vote.
-    votes: BTreeMap<u32, BTreeMap<PublicKey, ViewChangeVote>>,
+    votes: BTreeMap<u32, Tally<ViewChangeVote>>,
     /// Highest view this node voted for at the current height.
     voted_view: u32,
     /// Macro-block BFT state of the current epoch.
@@ -1297,11 +1298,12 @@ impl Node {
 
     fn record_vote(&mut self, v: ViewChangeVote) {
         let view = v.view_change;
-        self.votes.entry(view).or_default().insert(v.validator, v);
-        let slots = self
-            .chain
-            .election
-            .slots_of_voters(self.votes[&view].keys());
+        let voter = v.validator;
+        self.votes
+            .entry(view)
+            .or_default()
+            .insert(&self.chain.election, voter, v);
+        let slots = self.votes[&view].slots();
         if view > self.view && slots >= self.chain.election.supermajority() {
             self.view = view;
             self.view_started_ns = self.now_ns;
@@ -1442,11 +1444,12 @@ impl Node {
 
     fn record_prevote(&mut self, v: MacroVote) {
         let key = (v.round, v.block_hash);
+        let voter = v.validator;
         self.macro_state
             .prevotes
             .entry(key)
             .or_default()
-            .insert(v.validator, v);
+            .insert(&self.chain.election, voter, v);
         self.catch_up_macro_round();
         self.check_macro_votes(key.1);
     }
@@ -1502,7 +1505,7 @@ impl Node {
             .precommits
             .entry(v.block_hash)
             .or_default()
-            .insert(v.validator, v.signature);
+            .insert(&self.chain.election, v.validator, v.signature);
         self.check_macro_votes(v.block_hash);
     }
 
@@ -1521,10 +1524,7 @@ impl Node {
             .map(|(r, _)| *r)
             .collect();
         for round in rounds {
-            let slots = self
-                .chain
-                .election
-                .slots_of_voters(self.macro_state.prevotes[&(round, h)].keys());
+            let slots = self.macro_state.prevotes[&(round, h)].slots();
             if slots < needed || !self.macro_state.proposals.contains_key(&h) {
                 continue;
             }
@@ -1549,18 +1549,18 @@ impl Node {
                         signature,
                     };
                     self.send(Dest::All, PeerMessage::MacroPrecommit(vote));
-                    self.macro_state
-                        .precommits
-                        .entry(h)
-                        .or_default()
-                        .insert(validator, signature);
+                    self.macro_state.precommits.entry(h).or_default().insert(
+                        &self.chain.election,
+                        validator,
+                        signature,
+                    );
                 }
             }
         }
         let Some(pcs) = self.macro_state.precommits.get(&h) else {
             return;
         };
-        if self.chain.election.slots_of_voters(pcs.keys()) < needed {
+        if pcs.slots() < needed {
             return;
         }
         let Some(block) = self.macro_state.proposals.get(&h) else {

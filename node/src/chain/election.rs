@@ -119,6 +119,49 @@ impl Election {
     }
 }
 
+/// Votes of distinct validators and the slots they hold, summed as the votes come in (a
+/// node checks for a supermajority after every vote: recounting all voters each time made
+/// an epoch's tallies quadratic in the validators). Read it as the map of votes by voter.
+#[derive(Debug, Clone)]
+pub struct Tally<V> {
+    /// The votes, by voter.
+    votes: std::collections::BTreeMap<PublicKey, V>,
+    /// Slots held by the voters in `votes` (under the election they were counted with).
+    slots: u32,
+}
+
+impl<V> Default for Tally<V> {
+    fn default() -> Self {
+        Tally {
+            votes: std::collections::BTreeMap::new(),
+            slots: 0,
+        }
+    }
+}
+
+impl<V> Tally<V> {
+    /// Records `voter`'s vote (replacing an earlier one, which keeps its slots counted once).
+    /// All votes of one tally must be counted with the same election.
+    pub fn insert(&mut self, election: &Election, voter: PublicKey, vote: V) {
+        if self.votes.insert(voter, vote).is_none() {
+            self.slots += election.slots_of(&voter);
+        }
+    }
+
+    /// Slots held by the voters: [`Election::slots_of_voters`] of the keys, kept up to date.
+    pub fn slots(&self) -> u32 {
+        self.slots
+    }
+}
+
+impl<V> std::ops::Deref for Tally<V> {
+    type Target = std::collections::BTreeMap<PublicKey, V>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.votes
+    }
+}
+
 fn first8(h: &Hash) -> [u8; 8] {
     let mut b = [0u8; 8];
     b.copy_from_slice(&h.as_bytes()[..8]);
