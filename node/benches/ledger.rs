@@ -137,12 +137,12 @@ fn setup(owners_count: usize) -> (Ledger, ChainConfig, Vec<Transaction>) {
             session.sign_partial(o0.secret(), n0),
             session.sign_partial(o1.secret(), n1),
         ];
-        txs.push(Transaction {
-            inputs: input_hashes,
+        txs.push(Transaction::new(
+            input_hashes,
             outputs,
             fee,
-            signature: session.combine(&partials),
-        });
+            session.combine(&partials),
+        ));
     }
     (ledger, cfg, txs)
 }

@@ -521,6 +521,7 @@ mod tests {
         b.inputs = inputs;
         b.outputs = Vec::new();
         b.random = Hash([random; 32]);
+        b.clear_hash_memo();
         chain.macros.push(b);
     }
 

@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::message::{RequestKind, ServerKind, ServerMessage};
 use crate::chain::block::{MacroBlock, MicroBlock, ViewChangeVote};
+use crate::chain::election::Tally;
 use crate::chain::genesis::{GenesisKeys, genesis_block};
 use crate::chain::ledger::{TxContext, TxError};
 use crate::chain::tx::{Output as TxOutput, StakeOutput, Transaction};
@@ -294,9 +295,9 @@ struct MacroState {
     /// Proposals seen, by block hash.
     proposals: BTreeMap<Hash, MacroBlock>,
     /// Prevotes: (round, hash) -> voter -> vote.
-    prevotes: BTreeMap<(u32, Hash), BTreeMap<PublicKey, MacroVote>>,
+    prevotes: BTreeMap<(u32, Hash), Tally<MacroVote>>,
     /// Precommits: hash -> voter -> signature.
-    precommits: BTreeMap<Hash, BTreeMap<PublicKey, Signature>>,
+    precommits: BTreeMap<Hash, Tally<Signature>>,
     /// Rounds this node prevoted in.
     prevoted: BTreeSet<u32>,
     /// Rounds this node precommitted in.
@@ -322,7 +323,7 @@ pub struct Node {
     /// When this node started waiting at the current view of the current height.
     view_started_ns: u64,
     /// View-change votes for the current height: view -> voter -> vote.
-    votes: BTreeMap<u32, BTreeMap<PublicKey, ViewChangeVote>>,
+    votes: BTreeMap<u32, Tally<ViewChangeVote>>,
     /// Highest view this node voted for at the current height.
     voted_view: u32,
     /// Macro-block BFT state of the current epoch.
@@ -1127,6 +1128,7 @@ impl Node {
                 .reward_output(key.public(), fees, epoch, offset, self.view),
             view_change_proof: proof,
             signature: Signature::from_bytes([0u8; 64]),
+            memo: Default::default(),
         };
         b.signature = crate::crypto::sign(key.secret(), b.hash().as_bytes());
         let relay = b.clone();
@@ -1331,11 +1333,12 @@ impl Node {
 
     fn record_vote(&mut self, v: ViewChangeVote) {
         let view = v.view_change;
-        self.votes.entry(view).or_default().insert(v.validator, v);
-        let slots = self
-            .chain
-            .election
-            .slots_of_voters(self.votes[&view].keys());
+        let voter = v.validator;
+        self.votes
+            .entry(view)
+            .or_default()
+            .insert(&self.chain.election, voter, v);
+        let slots = self.votes[&view].slots();
         if view > self.view && slots >= self.chain.election.supermajority() {
             self.view = view;
             self.view_started_ns = self.now_ns;
@@ -1476,11 +1479,12 @@ impl Node {
 
     fn record_prevote(&mut self, v: MacroVote) {
         let key = (v.round, v.block_hash);
+        let voter = v.validator;
         self.macro_state
             .prevotes
             .entry(key)
             .or_default()
-            .insert(v.validator, v);
+            .insert(&self.chain.election, voter, v);
         self.catch_up_macro_round();
         self.check_macro_votes(key.1);
     }
@@ -1536,7 +1540,7 @@ impl Node {
             .precommits
             .entry(v.block_hash)
             .or_default()
-            .insert(v.validator, v.signature);
+            .insert(&self.chain.election, v.validator, v.signature);
         self.check_macro_votes(v.block_hash);
     }
 
@@ -1555,10 +1559,7 @@ impl Node {
             .map(|(r, _)| *r)
             .collect();
         for round in rounds {
-            let slots = self
-                .chain
-                .election
-                .slots_of_voters(self.macro_state.prevotes[&(round, h)].keys());
+            let slots = self.macro_state.prevotes[&(round, h)].slots();
             if slots < needed || !self.macro_state.proposals.contains_key(&h) {
                 continue;
             }
@@ -1583,18 +1584,18 @@ impl Node {
                         signature,
                     };
                     self.send(Dest::All, PeerMessage::MacroPrecommit(vote));
-                    self.macro_state
-                        .precommits
-                        .entry(h)
-                        .or_default()
-                        .insert(validator, signature);
+                    self.macro_state.precommits.entry(h).or_default().insert(
+                        &self.chain.election,
+                        validator,
+                        signature,
+                    );
                 }
             }
         }
         let Some(pcs) = self.macro_state.precommits.get(&h) else {
             return;
         };
-        if self.chain.election.slots_of_voters(pcs.keys()) < needed {
+        if pcs.slots() < needed {
             return;
         }
         let Some(block) = self.macro_state.proposals.get(&h) else {
@@ -1677,6 +1678,7 @@ impl Node {
                     .into_iter()
                     .map(|mut m| {
                         m.transactions.retain(|t| !final_set.contains(&t.hash()));
+                        m.clear_hash_memo();
                         m
                     })
                     .collect();
@@ -1874,12 +1876,12 @@ impl Node {
                 // The signature verifies against the validator's key once per input.
                 let signer = SecretKey::sum(std::iter::repeat_n(key.secret(), inputs.len()))
                     .expect("n * key is zero only for n a multiple of the group order");
-                let tx = Transaction {
-                    inputs: inputs.clone(),
-                    outputs: vec![output],
+                let tx = Transaction::new(
+                    inputs.clone(),
+                    vec![output],
                     fee,
-                    signature: crate::crypto::sign(&signer, body.as_bytes()),
-                };
+                    crate::crypto::sign(&signer, body.as_bytes()),
+                );
                 let now = self.now_ns;
                 match self.submit_transaction(now, tx) {
                     Ok(h) => {

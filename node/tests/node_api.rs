@@ -291,12 +291,12 @@ fn a_certificate_validates_and_a_forged_one_does_not() {
     let utxo_hash = pay.hash();
     let outputs = vec![pay, change];
     let body = Transaction::body_hash(&[input], &outputs, fee);
-    let tx = Transaction {
-        inputs: vec![input],
+    let tx = Transaction::new(
+        vec![input],
         outputs,
         fee,
-        signature: sign(payer.secret(), body.as_bytes()),
-    };
+        sign(payer.secret(), body.as_bytes()),
+    );
     let now = net.now_ns;
     net.node_mut(0).submit_transaction(now, tx).unwrap();
     net.drain(0);

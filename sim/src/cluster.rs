@@ -248,7 +248,13 @@ impl Cluster {
     /// Crashes node `id`: it stops and its store loses unsynced writes. False when it was
     /// already down.
     pub fn crash(&mut self, engine: &mut Engine<Msg>, id: NodeId) -> bool {
-        if self.nodes[id as usize].take().is_none() {
+        // An unknown node is not running: nothing to crash (no panic on a bad index).
+        if self
+            .nodes
+            .get_mut(id as usize)
+            .and_then(Option::take)
+            .is_none()
+        {
             return false;
         }
         self.stores[id as usize].crash();
@@ -263,8 +269,10 @@ impl Cluster {
         id: NodeId,
         out: &mut Vec<DriverEvent>,
     ) -> Result<bool, String> {
-        if self.nodes[id as usize].is_some() {
-            return Ok(false);
+        match self.nodes.get(id as usize) {
+            None => return Err(format!("node {id} does not exist")),
+            Some(Some(_)) => return Ok(false),
+            Some(None) => {}
         }
         engine.restart(id);
         self.start(id, engine, out)?;

@@ -1106,6 +1106,12 @@ impl<'a> Runner<'a> {
     /// Resolves a single node reference now.
     fn resolve(&mut self, r: &NodeRef) -> Result<NodeId, String> {
         match r {
+            // Loading a file checks indices, but a scenario built or edited in code (shrinking
+            // removes nodes) may name one that does not exist.
+            NodeRef::Index(i) if *i >= self.cluster.len() => Err(format!(
+                "node {i} does not exist: the network has {} nodes",
+                self.cluster.len()
+            )),
             NodeRef::Index(i) => Ok(*i),
             NodeRef::Alias(a) => self
                 .aliases

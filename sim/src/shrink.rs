@@ -2,18 +2,152 @@
 //!
 //! Given a scenario and a seed that fail, [`shrink`] tries, greedily and in this order:
 //! turning the swarm's seed-chosen faults off, removing each step (last first), removing each
-//! workload, removing each expectation other than the failing one, cutting the duration
-//! (halving it, never below the failure's time plus a margin). A variant is kept when its run still fails with the same first
-//! failure (same kind and name, and the same explanation up to its numbers); a variant that passes, fails differently or does not run is
-//! dropped. Every run uses the same seed, so each verdict is reproducible. The search stops
-//! after `runs_max` runs.
+//! workload, removing each expectation other than the failing one, removing nodes (all
+//! observers at once, then observers one at a time from the last, then validators one at a
+//! time from the last, down to one validator), cutting the duration (halving it, never below
+//! the failure's time plus a margin). A variant is kept when its run still fails with the
+//! same first failure (same kind and name, and the same explanation up to its numbers); a
+//! variant that passes, fails differently or does not run is dropped. Every run uses the
+//! same seed, so each verdict is reproducible. The search stops after `runs_max` runs.
 //!
-//! Not yet: fewer nodes. Steps and expectations name nodes by index, so a variant without a
-//! node must first re-check the scenario the way loading a file does; until then the node
-//! count stays.
+//! Removing a node renumbers the nodes after it. Steps, workloads and expectations that name
+//! the removed node go with it (a node list loses the node; a list left empty drops its
+//! step); higher indices move down by one. The variant is then re-checked the way loading a
+//! file checks it ([`Scenario::recheck`]: indices in range, names bound before use, a valid
+//! chain), and a variant that fails the check is not run.
 
 use crate::runner::{EngineKind, Failure, Outcome, RunOptions, run};
-use crate::scenario::Scenario;
+use crate::scenario::{Expect, NodeRef, Scenario, Step, Workload};
+
+/// What a node reference becomes when node `removed` goes: `None` when it named that node.
+fn renumber(r: &NodeRef, removed: u32) -> Option<NodeRef> {
+    match r {
+        NodeRef::Index(i) if *i == removed => None,
+        NodeRef::Index(i) if *i > removed => Some(NodeRef::Index(i - 1)),
+        other => Some(other.clone()),
+    }
+}
+
+/// A node list without node `removed`; `None` when nothing is left.
+fn renumber_list(refs: &[NodeRef], removed: u32) -> Option<Vec<NodeRef>> {
+    let kept: Vec<NodeRef> = refs.iter().filter_map(|r| renumber(r, removed)).collect();
+    (!kept.is_empty()).then_some(kept)
+}
+
+/// A step after node `removed` went; `None` when the step goes with it.
+fn step_without(step: &Step, removed: u32) -> Option<Step> {
+    let mut s = step.clone();
+    match &mut s {
+        Step::Pay { node, .. }
+        | Step::Api { node, .. }
+        | Step::PopMicroBlock { node, .. }
+        | Step::SetRestaking { node, .. }
+        | Step::Restake { node, .. }
+        | Step::Pick { node, .. }
+        | Step::Crash { node, .. }
+        | Step::Restart { node, .. }
+        | Step::ClockDrift { node, .. } => *node = renumber(node, removed)?,
+        Step::Partition { groups, .. } => {
+            let kept: Vec<Vec<NodeRef>> = groups
+                .iter()
+                .filter_map(|g| renumber_list(g, removed))
+                .collect();
+            if kept.len() < 2 {
+                return None; // One group is no partition.
+            }
+            *groups = kept;
+        }
+        Step::Cut { from, to, .. } => {
+            *from = renumber_list(from, removed)?;
+            *to = renumber_list(to, removed)?;
+        }
+        Step::SetNetwork { from, to, .. } => {
+            for l in [from, to].into_iter().flatten() {
+                *l = renumber_list(l, removed)?;
+            }
+        }
+        Step::Heal { .. } => {}
+    }
+    Some(s)
+}
+
+/// A workload after node `removed` went; `None` when it goes with it.
+fn workload_without(w: &Workload, removed: u32) -> Option<Workload> {
+    let mut w = w.clone();
+    match &mut w {
+        Workload::Payments { node, .. } => *node = renumber(node, removed)?,
+    }
+    Some(w)
+}
+
+/// An expectation after node `removed` went; `None` when it goes with it.
+fn expect_without(e: &Expect, removed: u32) -> Option<Expect> {
+    let mut e = e.clone();
+    match &mut e {
+        Expect::Epoch { node, .. } | Expect::ViewChange { node, .. } => {
+            if let Some(n) = node {
+                *n = renumber(n, removed)?;
+            }
+        }
+        Expect::Reverted { node, .. }
+        | Expect::Restakes { node, .. }
+        | Expect::Validator { node, .. }
+        | Expect::CaughtUp { node, .. } => *node = renumber(node, removed)?,
+        Expect::TxStatus { .. } | Expect::Committed { .. } => {}
+    }
+    Some(e)
+}
+
+/// `s` without node `removed` (a validator when it is below `s.validators`), re-checked; the
+/// steps, workloads and expectations that named it dropped (and listed in the second value).
+/// `Err` names why the variant is not a valid scenario.
+pub fn without_node(s: &Scenario, removed: u32) -> Result<(Scenario, Vec<String>), String> {
+    if removed >= s.nodes {
+        return Err(format!(
+            "node {removed} does not exist: the network has {} nodes",
+            s.nodes
+        ));
+    }
+    let mut c = s.clone();
+    let mut dropped = Vec::new();
+    c.nodes -= 1;
+    if removed < s.validators {
+        c.validators -= 1;
+        c.chain.genesis_validators = c.validators;
+    }
+    c.steps = Vec::new();
+    for st in &s.steps {
+        match step_without(&st.value, removed) {
+            Some(v) => c.steps.push(crate::scenario::Located {
+                line: st.line,
+                value: v,
+            }),
+            None => dropped.push(format!("step `{}` at line {}", st.value.action(), st.line)),
+        }
+    }
+    c.workloads = Vec::new();
+    for w in &s.workloads {
+        match workload_without(&w.value, removed) {
+            Some(v) => c.workloads.push(crate::scenario::Located {
+                line: w.line,
+                value: v,
+            }),
+            None => dropped.push(format!("workload at line {}", w.line)),
+        }
+    }
+    c.expectations = Vec::new();
+    for e in &s.expectations {
+        match expect_without(&e.value, removed) {
+            Some(v) => c.expectations.push(crate::scenario::Located {
+                line: e.line,
+                value: v,
+            }),
+            None => dropped.push(format!("expectation at line {}", e.line)),
+        }
+    }
+    c.recheck()?;
+    Ok((c, dropped))
+}
 
 /// What shrinking found.
 #[derive(Debug)]
@@ -137,6 +271,47 @@ pub fn shrink(
             &mut best_outcome,
             &mut runs,
         );
+    }
+    // Fewer nodes: all observers at once, then one at a time from the last, then validators
+    // one at a time from the last (removing the last node renumbers nothing).
+    let node_variant = |best: &Scenario, removed: &[u32]| -> Option<(Scenario, String)> {
+        let mut c = best.clone();
+        let mut dropped = Vec::new();
+        // Highest first, so the lower indices to remove keep their numbers.
+        for &n in removed.iter().rev() {
+            let (next, d) = without_node(&c, n).ok()?;
+            c = next;
+            dropped.extend(d);
+        }
+        let mut what = match removed {
+            [n] if *n < best.validators => format!("validator node {n}"),
+            [n] => format!("observer node {n}"),
+            _ => format!("{} observer nodes", removed.len()),
+        };
+        if !dropped.is_empty() {
+            what.push_str(&format!(" (with {})", dropped.join(", ")));
+        }
+        Some((c, what))
+    };
+    if best.nodes > best.validators + 1 {
+        let observers: Vec<u32> = (best.validators..best.nodes).collect();
+        if let Some((c, what)) = node_variant(&best, &observers) {
+            attempt(c, what, &mut best, &mut best_outcome, &mut runs);
+        }
+    }
+    let mut n = best.nodes;
+    while n > best.validators {
+        n -= 1;
+        if let Some((c, what)) = node_variant(&best, &[n]) {
+            attempt(c, what, &mut best, &mut best_outcome, &mut runs);
+        }
+    }
+    let mut n = best.validators;
+    while n > 0 && best.validators > 1 {
+        n -= 1;
+        if let Some((c, what)) = node_variant(&best, &[n]) {
+            attempt(c, what, &mut best, &mut best_outcome, &mut runs);
+        }
     }
     loop {
         let floor = best_outcome

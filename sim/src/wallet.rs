@@ -134,12 +134,12 @@ impl Wallet {
         let fee = available - outputs.iter().map(Output::amount).sum::<i64>();
         let body = Transaction::body_hash(&[input], &outputs, fee);
         self.reserved.insert(input);
-        Ok(Transaction {
-            inputs: vec![input],
+        Ok(Transaction::new(
+            vec![input],
             outputs,
             fee,
-            signature: sign(self.funded.secret(), body.as_bytes()),
-        })
+            sign(self.funded.secret(), body.as_bytes()),
+        ))
     }
 
     /// Makes the inputs of a refused payment usable again.

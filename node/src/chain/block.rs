@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::chain::memo::Memo;
 use crate::chain::tx::{Output, Transaction};
 use crate::crypto::{Hash, Hasher, PublicKey, Signature};
 
@@ -68,11 +69,25 @@ pub struct MicroBlock {
     pub view_change_proof: Vec<ViewChangeVote>,
     /// The leader's signature over the block hash.
     pub signature: Signature,
+    /// The block's hash, computed once (see [`Memo`]): the other fields must not change
+    /// after [`MicroBlock::hash`] was called (the signature may), or call
+    /// [`MicroBlock::clear_hash_memo`].
+    #[serde(skip)]
+    pub(crate) memo: Memo<Hash>,
 }
 
 impl MicroBlock {
-    /// The block's hash (everything but the signature).
+    /// The block's hash (everything but the signature). Computed on the first call and kept.
     pub fn hash(&self) -> Hash {
+        *self.memo.get_or_init(|| self.compute_hash())
+    }
+
+    /// Forgets the memoised hash after editing a field it covers.
+    pub fn clear_hash_memo(&mut self) {
+        self.memo.clear();
+    }
+
+    fn compute_hash(&self) -> Hash {
         let mut h = Hasher::new("stegosim micro block v1");
         h.update_u64(self.epoch)
             .update_u32(self.offset)
@@ -148,11 +163,26 @@ pub struct MacroBlock {
     pub validators: Vec<ValidatorStake>,
     /// Precommit signatures of validators holding >= 2/3 of the epoch's slots.
     pub multisig: Vec<(PublicKey, Signature)>,
+    /// The block's hash, computed once (see [`Memo`]): the other fields must not change
+    /// after [`MacroBlock::hash`] was called (the multisignature may), or call
+    /// [`MacroBlock::clear_hash_memo`].
+    #[serde(skip)]
+    pub(crate) memo: Memo<Hash>,
 }
 
 impl MacroBlock {
-    /// The block's hash (everything but the multisignature).
+    /// The block's hash (everything but the multisignature). Computed on the first call and
+    /// kept.
     pub fn hash(&self) -> Hash {
+        *self.memo.get_or_init(|| self.compute_hash())
+    }
+
+    /// Forgets the memoised hash after editing a field it covers.
+    pub fn clear_hash_memo(&mut self) {
+        self.memo.clear();
+    }
+
+    fn compute_hash(&self) -> Hash {
         let mut h = Hasher::new("stegosim macro block v1");
         h.update_u64(self.epoch)
             .update_u32(self.view_change)

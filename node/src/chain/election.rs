@@ -6,10 +6,13 @@
 //! change `v` is the owner of the slot picked by `hash(last block's randomness, v)`. The
 //! epoch's Snowball facilitator is drawn the same way from the macro block's randomness.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use rand_core::SeedableRng;
 
 use crate::chain::block::ValidatorStake;
-use crate::crypto::{Hash, Hasher, PublicKey};
+use crate::crypto::{Hash, Hasher as HashWriter, PublicKey};
 use crate::rng::Rng;
 
 /// The validators of one epoch and their slots.
@@ -23,6 +26,33 @@ pub struct Election {
     pub slot_counts: Vec<u32>,
     /// The epoch's Snowball facilitator.
     pub facilitator: PublicKey,
+    /// Network key -> index in `validators`: every node asks for its own slots after every
+    /// input, and a binary search compares 32-byte keys about seven times. Only looked up,
+    /// never iterated, so its order cannot reach any output.
+    index: HashMap<PublicKey, u32, BuildHasherDefault<KeyPrefixHasher>>,
+}
+
+/// Hashes a public key by its first eight bytes: keys are points of a prime-order group
+/// encoded canonically, as good as random, so no mixing is needed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyPrefixHasher(u64);
+
+impl Hasher for KeyPrefixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // The key's bytes come in one write (a length prefix may come first as a usize).
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+            if bytes.len() >= 8 {
+                break;
+            }
+        }
+    }
 }
 
 impl Election {
@@ -45,7 +75,7 @@ impl Election {
             total += v.stake as u128;
             cumulative.push(total);
         }
-        let mut seed = Hasher::new("stegosim election slots v1");
+        let mut seed = HashWriter::new("stegosim election slots v1");
         seed.update_hash(random);
         let mut rng = rand_chacha::ChaCha20Rng::from_seed(*seed.finalize().as_bytes());
         let mut slots = Vec::with_capacity(slots_count as usize);
@@ -56,21 +86,27 @@ impl Election {
             slots.push(idx as u32);
             slot_counts[idx] += 1;
         }
-        let mut fac = Hasher::new("stegosim facilitator v1");
+        let mut fac = HashWriter::new("stegosim facilitator v1");
         fac.update_hash(random);
         let fslot = (u64::from_le_bytes(first8(&fac.finalize())) % slots_count as u64) as usize;
         let facilitator = validators[slots[fslot] as usize].network_pkey;
+        let index = validators
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.network_pkey, i as u32))
+            .collect();
         Some(Election {
             validators,
             slots,
             slot_counts,
             facilitator,
+            index,
         })
     }
 
     /// The leader for the block after one whose randomness is `last_random`, at view `view`.
     pub fn leader(&self, last_random: &Hash, view: u32) -> PublicKey {
-        let mut h = Hasher::new("stegosim leader v1");
+        let mut h = HashWriter::new("stegosim leader v1");
         h.update_hash(last_random).update_u32(view);
         let slot = (u64::from_le_bytes(first8(&h.finalize())) % self.slots.len() as u64) as usize;
         self.validators[self.slots[slot] as usize].network_pkey
@@ -79,7 +115,7 @@ impl Election {
     /// The proposer of macro-block round `round` of an epoch whose last block's randomness is
     /// `last_random`.
     pub fn macro_proposer(&self, last_random: &Hash, round: u32) -> PublicKey {
-        let mut h = Hasher::new("stegosim macro proposer v1");
+        let mut h = HashWriter::new("stegosim macro proposer v1");
         h.update_hash(last_random).update_u32(round);
         let slot = (u64::from_le_bytes(first8(&h.finalize())) % self.slots.len() as u64) as usize;
         self.validators[self.slots[slot] as usize].network_pkey
@@ -87,10 +123,9 @@ impl Election {
 
     /// Slots owned by `pkey` (0 when it is not a validator of the epoch).
     pub fn slots_of(&self, pkey: &PublicKey) -> u32 {
-        self.validators
-            .binary_search_by(|v| v.network_pkey.cmp(pkey))
-            .map(|i| self.slot_counts[i])
-            .unwrap_or(0)
+        self.index
+            .get(pkey)
+            .map_or(0, |&i| self.slot_counts[i as usize])
     }
 
     /// Whether `pkey` validates this epoch.
@@ -116,6 +151,49 @@ impl Election {
             .filter(|v| seen.insert(**v))
             .map(|v| self.slots_of(v))
             .sum()
+    }
+}
+
+/// Votes of distinct validators and the slots they hold, summed as the votes come in (a
+/// node checks for a supermajority after every vote: recounting all voters each time made
+/// an epoch's tallies quadratic in the validators). Read it as the map of votes by voter.
+#[derive(Debug, Clone)]
+pub struct Tally<V> {
+    /// The votes, by voter.
+    votes: std::collections::BTreeMap<PublicKey, V>,
+    /// Slots held by the voters in `votes` (under the election they were counted with).
+    slots: u32,
+}
+
+impl<V> Default for Tally<V> {
+    fn default() -> Self {
+        Tally {
+            votes: std::collections::BTreeMap::new(),
+            slots: 0,
+        }
+    }
+}
+
+impl<V> Tally<V> {
+    /// Records `voter`'s vote (replacing an earlier one, which keeps its slots counted once).
+    /// All votes of one tally must be counted with the same election.
+    pub fn insert(&mut self, election: &Election, voter: PublicKey, vote: V) {
+        if self.votes.insert(voter, vote).is_none() {
+            self.slots += election.slots_of(&voter);
+        }
+    }
+
+    /// Slots held by the voters: [`Election::slots_of_voters`] of the keys, kept up to date.
+    pub fn slots(&self) -> u32 {
+        self.slots
+    }
+}
+
+impl<V> std::ops::Deref for Tally<V> {
+    type Target = std::collections::BTreeMap<PublicKey, V>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.votes
     }
 }
 

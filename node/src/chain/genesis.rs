@@ -124,5 +124,6 @@ pub fn genesis_block(cfg: &ChainConfig, keys: &GenesisKeys) -> MacroBlock {
         minted: 0,
         validators,
         multisig: Vec::new(),
+        memo: Default::default(),
     }
 }

@@ -309,9 +309,9 @@ impl Ledger {
         }
         let mut sum_out: i64 = 0;
         let mut min_fee: i64 = 0;
-        // Each output is hashed once, for the existence check and the transaction's hash.
-        let mut output_hashes: Vec<Hash> = Vec::with_capacity(tx.outputs.len());
-        for o in &tx.outputs {
+        // The transaction keeps its outputs' hashes (computed once, with its own hash).
+        let output_hashes = tx.output_hashes();
+        for (n, (o, &h)) in tx.outputs.iter().zip(output_hashes).enumerate() {
             if o.amount() <= 0 {
                 return Err(TxError::BadAmount(o.amount()));
             }
@@ -335,12 +335,12 @@ impl Ledger {
                 }
                 _ => min_fee += cfg.payment_fee_min,
             }
-            let h = o.hash();
-            if self.utxos.contains_key(&h) || created.contains_key(&h) || output_hashes.contains(&h)
+            if self.utxos.contains_key(&h)
+                || created.contains_key(&h)
+                || output_hashes[..n].contains(&h)
             {
                 return Err(TxError::OutputExists(h));
             }
-            output_hashes.push(h);
         }
         if tx.fee < min_fee {
             return Err(TxError::FeeTooLow {
@@ -355,8 +355,7 @@ impl Ledger {
                 fee: tx.fee,
             });
         }
-        let tx_hash = Transaction::body_hash_of_output_hashes(&tx.inputs, &output_hashes, tx.fee);
-        if !check_sig(&keys, &tx_hash, &tx.signature) {
+        if !check_sig(&keys, &tx.hash(), &tx.signature) {
             return Err(TxError::BadSignature);
         }
         Ok(())
@@ -369,14 +368,18 @@ impl Ledger {
                 undo.spent.push((*input, u));
             }
         }
-        for o in &tx.outputs {
-            self.create(o.clone(), at, undo);
+        for (o, h) in tx.outputs.iter().zip(tx.output_hashes()) {
+            self.create_hashed(*h, o.clone(), at, undo);
         }
     }
 
     /// Creates one output (a reward, or a transaction's output).
     pub fn create(&mut self, output: Output, at: BlockRef, undo: &mut Undo) {
-        let hash = output.hash();
+        self.create_hashed(output.hash(), output, at, undo);
+    }
+
+    /// [`Ledger::create`] with the output's hash already known.
+    fn create_hashed(&mut self, hash: Hash, output: Output, at: BlockRef, undo: &mut Undo) {
         self.insert(
             hash,
             Utxo {
@@ -510,12 +513,7 @@ mod tests {
 
     fn signed(owner: &Keypair, inputs: Vec<Hash>, outputs: Vec<Output>, fee: i64) -> Transaction {
         let body = Transaction::body_hash(&inputs, &outputs, fee);
-        Transaction {
-            inputs,
-            outputs,
-            fee,
-            signature: owner.sign(body.as_bytes()),
-        }
+        Transaction::new(inputs, outputs, fee, owner.sign(body.as_bytes()))
     }
 
     fn at() -> BlockRef {

@@ -9,6 +9,7 @@ pub mod block;
 pub mod election;
 pub mod genesis;
 pub mod ledger;
+pub mod memo;
 pub mod tx;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -151,7 +152,7 @@ impl BlockTxs {
             self.claimed.insert(*i, h);
         }
         self.fees += tx.fee;
-        for o in &tx.outputs {
+        for (o, oh) in tx.outputs.iter().zip(tx.output_hashes()) {
             let utxo = ledger::Utxo {
                 output: o.clone(),
                 epoch: self.ctx.epoch,
@@ -159,7 +160,7 @@ impl BlockTxs {
                 block_hash: Hash::default(),
                 timestamp_ns: self.timestamp_ns,
             };
-            self.created.insert(o.hash(), utxo);
+            self.created.insert(*oh, utxo);
         }
         Ok(())
     }
@@ -180,6 +181,10 @@ pub struct Chain {
     pub ledger: Ledger,
     /// Validators and slots of the current epoch.
     pub election: Election,
+    /// The leader of the next height at view 0, with the tip randomness it was drawn from:
+    /// nodes ask for it after every input (`Node::poll_timeout`), and a draw is a hash.
+    /// Refreshed whenever the tip changes; used only while the tip randomness matches.
+    leader_view0: Option<(Hash, PublicKey)>,
 }
 
 impl Chain {
@@ -192,14 +197,23 @@ impl Chain {
         }
         let election = Election::new(genesis.validators.clone(), &genesis.random, cfg.slots_count)
             .expect("a validated chain config makes a genesis with validators");
-        Chain {
+        let mut chain = Chain {
             cfg,
             macros: vec![genesis],
             micros: Vec::new(),
             undos: Vec::new(),
             ledger,
             election,
-        }
+            leader_view0: None,
+        };
+        chain.refresh_leader();
+        chain
+    }
+
+    /// Draws the view-0 leader of the next height again (after the tip changed).
+    fn refresh_leader(&mut self) {
+        let random = self.tip_random();
+        self.leader_view0 = Some((random, self.election.leader(&random, 0)));
     }
 
     /// The current epoch (the one being built): the number of final macro blocks.
@@ -245,7 +259,14 @@ impl Chain {
 
     /// The leader of the next micro block at view `view`.
     pub fn leader_at(&self, view: u32) -> PublicKey {
-        self.election.leader(&self.tip_random(), view)
+        let random = self.tip_random();
+        if let Some((drawn_from, leader)) = self.leader_view0 {
+            if view == 0 && drawn_from == random {
+                debug_assert_eq!(leader, self.election.leader(&random, 0));
+                return leader;
+            }
+        }
+        self.election.leader(&random, view)
     }
 
     /// Checks a view-change proof for the next height at `view_change`.
@@ -450,6 +471,7 @@ impl Chain {
         self.ledger.mint(self.cfg.block_reward, &mut undo);
         self.micros.push(b);
         self.undos.push(undo);
+        self.refresh_leader();
     }
 
     /// Reverts the last micro block of the epoch; `None` when the epoch has none.
@@ -457,6 +479,7 @@ impl Chain {
         let b = self.micros.pop()?;
         let undo = self.undos.pop().expect("one undo record per micro block");
         self.ledger.revert(&undo);
+        self.refresh_leader();
         Some(b)
     }
 
@@ -527,6 +550,7 @@ impl Chain {
             minted,
             validators: self.next_validators(),
             multisig: Vec::new(),
+            memo: Default::default(),
         }
     }
 
@@ -628,6 +652,7 @@ impl Chain {
             self.election = e;
         }
         self.macros.push(b);
+        self.refresh_leader();
         Ok(reverted)
     }
 }

@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::chain::memo::Memo;
 use crate::crypto::{EncryptedPayload, Hash, Hasher, PublicKey, Signature};
 
 /// A payment to a recipient, with an encrypted payload only the recipient (or the holder of
@@ -150,12 +151,58 @@ pub struct Transaction {
     pub fee: i64,
     /// Schnorr signature over [`Transaction::hash`] by the sum of the inputs' authorising keys.
     pub signature: Signature,
+    /// The transaction's hash and its outputs' hashes, computed once (see [`Memo`]): the
+    /// other fields must not change after [`Transaction::hash`] was called (the signature may).
+    #[serde(skip)]
+    memo: Memo<TxHashes>,
+}
+
+/// What a transaction's memo holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TxHashes {
+    /// [`Transaction::hash`].
+    tx: Hash,
+    /// [`Output::hash`] of each output, in order.
+    outputs: Vec<Hash>,
 }
 
 impl Transaction {
+    /// A transaction from its parts.
+    pub fn new(inputs: Vec<Hash>, outputs: Vec<Output>, fee: i64, signature: Signature) -> Self {
+        Transaction {
+            inputs,
+            outputs,
+            fee,
+            signature,
+            memo: Memo::new(),
+        }
+    }
+
     /// The transaction's hash (`tx_hash`): inputs, outputs and fee, not the signature.
+    /// Computed on the first call and kept (clones keep it too).
     pub fn hash(&self) -> Hash {
-        Self::body_hash(&self.inputs, &self.outputs, self.fee)
+        self.hashes().tx
+    }
+
+    /// The hashes of the outputs, in order (computed with [`Transaction::hash`]).
+    pub fn output_hashes(&self) -> &[Hash] {
+        &self.hashes().outputs
+    }
+
+    fn hashes(&self) -> &TxHashes {
+        self.memo.get_or_init(|| {
+            let outputs: Vec<Hash> = self.outputs.iter().map(Output::hash).collect();
+            TxHashes {
+                tx: Self::body_hash_of_output_hashes(&self.inputs, &outputs, self.fee),
+                outputs,
+            }
+        })
+    }
+
+    /// Forgets the memoised hashes: call after editing `inputs`, `outputs` or `fee` of a
+    /// transaction that may have been hashed.
+    pub fn clear_hash_memo(&mut self) {
+        self.memo.clear();
     }
 
     /// The hash of a transaction body, before it is signed.

@@ -910,12 +910,12 @@ impl Participant {
             return None;
         }
         outputs.sort_by_key(TxOutput::hash);
-        Some(Transaction {
-            inputs: inputs.iter().map(|i| i.hash).collect(),
+        Some(Transaction::new(
+            inputs.iter().map(|i| i.hash).collect(),
             outputs,
             fee,
-            signature: Signature::from_bytes([0; 64]),
-        })
+            Signature::from_bytes([0; 64]),
+        ))
     }
 
     fn sign(&mut self, tx: Transaction, now_ns: u64) {

@@ -124,12 +124,7 @@ fn signed(keys: &[&SecretKey], inputs: Vec<Hash>, outputs: Vec<TxOutput>, fee: i
     let body = Transaction::body_hash(&inputs, &outputs, fee);
     let key = SecretKey::sum(keys.iter().copied())
         .expect("a sum of random secret keys is zero with probability 2^-252");
-    Transaction {
-        inputs,
-        outputs,
-        fee,
-        signature: sign(&key, body.as_bytes()),
-    }
+    Transaction::new(inputs, outputs, fee, sign(&key, body.as_bytes()))
 }
 
 impl Wallet {

@@ -56,12 +56,7 @@ pub fn signed_tx(
             session.combine(&partials)
         }
     };
-    Transaction {
-        inputs,
-        outputs,
-        fee,
-        signature,
-    }
+    Transaction::new(inputs, outputs, fee, signature)
 }
 
 /// A payment of `amount` from the genesis-funded account to a fresh key, spending the first

@@ -105,6 +105,52 @@ pub struct Scenario {
     pub accounts: Vec<Located<AccountSpec>>,
 }
 
+impl Scenario {
+    /// Re-checks a scenario edited in code (shrinking removes nodes, steps, expectations)
+    /// the way [`load`] checks a file: the node counts and the chain agree, every node index
+    /// exists, every name is bound before use. The error names the item's line in the file.
+    pub fn recheck(&self) -> Result<(), String> {
+        if self.validators == 0 {
+            return Err("network.validators: expected at least 1".into());
+        }
+        if self.nodes < self.validators || self.nodes > NODES_MAX {
+            return Err(format!(
+                "network: {} nodes with {} validators, expected validators <= nodes <= {NODES_MAX}",
+                self.nodes, self.validators
+            ));
+        }
+        if self.chain.genesis_validators != self.validators {
+            return Err(format!(
+                "chain.genesis_validators is {}, the network has {} validators",
+                self.chain.genesis_validators, self.validators
+            ));
+        }
+        self.chain.validate().map_err(|e| format!("chain: {e}"))?;
+        let checker = NodeChecker { nodes: self.nodes };
+        let mut picked: BTreeSet<String> = BTreeSet::new();
+        let mut tx_names: BTreeSet<String> = BTreeSet::new();
+        for s in &self.steps {
+            check_step(&s.value, &checker, &picked, &mut tx_names)
+                .map_err(|m| format!("step `{}` at line {}: {m}", s.value.action(), s.line))?;
+            if let Step::Pick { name, .. } = &s.value {
+                picked.insert(name.clone());
+            }
+        }
+        for w in &self.workloads {
+            match &w.value {
+                Workload::Payments { node, .. } => checker
+                    .single(node, &picked, true)
+                    .map_err(|m| format!("workload at line {}: node: {m}", w.line))?,
+            }
+        }
+        for e in &self.expectations {
+            check_expect(&e.value, &checker, &picked, &tx_names, self.duration_ns)
+                .map_err(|m| format!("expectation at line {}: {m}", e.line))?;
+        }
+        Ok(())
+    }
+}
+
 /// Line and column (1-based) of byte `offset` in `text`.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
