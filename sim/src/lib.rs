@@ -26,6 +26,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backend;
 pub mod bench;
 pub mod cluster;
 pub mod des;
@@ -36,6 +37,7 @@ pub mod sigcache;
 pub mod sweep;
 pub mod time;
 pub mod trace;
+pub mod turmoil_engine;
 pub mod wallet;
 
 pub use runner::{EngineKind, Outcome, Progress, RunError, RunOptions, run};

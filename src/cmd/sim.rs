@@ -29,7 +29,7 @@ pub struct RunArgs {
     /// Seed of the run (default: the scenario's `seed`).
     #[arg(long)]
     seed: Option<u64>,
-    /// Engine: `des` (the discrete-event engine). `turmoil` is planned.
+    /// Engine: `des` (the discrete-event engine) or `turmoil` (real node drivers on simulated TCP).
     #[arg(long, default_value = "des")]
     engine: String,
     /// Output folder for trace.jsonl and summary.json (default: out/<scenario>-<seed>).

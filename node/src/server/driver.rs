@@ -87,7 +87,10 @@ pub type SharedNode = Arc<Mutex<Option<Node>>>;
 impl NodeSlot for SharedNode {
     fn with<R>(&mut self, f: impl FnOnce(&mut Node) -> R) -> Option<R> {
         // A poisoned lock means a panic elsewhere; the node itself is still usable.
-        self.lock().unwrap_or_else(|e| e.into_inner()).as_mut().map(f)
+        self.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+            .map(f)
     }
 }
 
@@ -154,7 +157,10 @@ pub async fn run_in<N: NodeSlot>(
     observer: Option<Arc<dyn Observer>>,
 ) -> N {
     let obs = observer.as_deref();
-    if slot.with(|n| route(n, peers.as_ref(), &conns, obs)).is_none() {
+    if slot
+        .with(|n| route(n, peers.as_ref(), &conns, obs))
+        .is_none()
+    {
         return slot;
     }
     loop {

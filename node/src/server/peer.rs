@@ -52,6 +52,23 @@ impl TcpPeers {
         Self::connect_all_with::<tokio::net::TcpStream>(addrs)
     }
 
+    /// The outgoing links of node `from` alone (one host of a simulation), over `S`.
+    pub fn connect_from_with<S: NetStream>(from: NodeId, addrs: &[SocketAddr]) -> TcpPeers {
+        let mut peers = TcpPeers {
+            links: BTreeMap::new(),
+            nodes: addrs.len() as u32,
+        };
+        for (to, addr) in addrs.iter().enumerate() {
+            let to = to as u32;
+            if to != from {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(link_writer::<S>(from, *addr, rx));
+                peers.links.insert((from, to), tx);
+            }
+        }
+        peers
+    }
+
     /// As [`TcpPeers::connect_all`], over the stream type `S` (turmoil's under simulation).
     pub fn connect_all_with<S: NetStream>(addrs: &[SocketAddr]) -> TcpPeers {
         let mut peers = TcpPeers {
