@@ -28,6 +28,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod bench_turmoil;
 pub mod cluster;
 pub mod des;
 pub mod runner;
