@@ -93,7 +93,10 @@ converge_within = "4s"
 
     let lossy = text
         .replace("validators = 4", "validators = 4\nloss = 0.01")
-        .replace("action = \"clock_drift\"\nnode = 1\ndrift_ppm = 100", "action = \"heal\"");
+        .replace(
+            "action = \"clock_drift\"\nnode = 1\ndrift_ppm = 100",
+            "action = \"heal\"",
+        );
     let s = load("lossy.toml", &lossy).unwrap();
     let msg = run_turmoil(&s, 1).unwrap_err().to_string();
     assert!(msg.contains("loss") && msg.contains("turmoil"), "{msg}");
