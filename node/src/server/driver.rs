@@ -163,10 +163,7 @@ pub async fn run_in<N: NodeSlot>(
     {
         return slot;
     }
-    loop {
-        let Some(deadline) = slot.with(|n| n.poll_timeout().map(|(t, _)| t)) else {
-            break;
-        };
+    while let Some(deadline) = slot.with(|n| n.poll_timeout().map(|(t, _)| t)) {
         let wake = deadline.map(|t| clock.instant_at(t));
         let input = match wake {
             Some(at) => tokio::select! {
