@@ -112,14 +112,62 @@ fn a_bad_file_is_an_error_naming_file_and_line() {
 }
 
 #[test]
-fn only_the_des_engine_exists_yet() {
+fn run_on_the_turmoil_engine_passes_and_unknown_engines_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let out = stegosim(&["run", "--engine", "turmoil"], dir.path());
+    let out = stegosim(&["run", "--engine", "turmoil", "--out", "t"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let trace = std::fs::read_to_string(dir.path().join("t/trace.jsonl")).unwrap();
+    assert!(
+        trace
+            .lines()
+            .next()
+            .unwrap()
+            .contains(r#""engine":"turmoil""#)
+    );
+    let out = stegosim(&["run", "--engine", "madsim"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("\"turmoil\" is not built yet"),
+        text(&out.stderr).contains("expected \"des\" or \"turmoil\""),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn bench_ring_runs_on_turmoil_and_on_both_engines_without_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let ratio = |line: &str| line.trim_end_matches('x').parse::<f64>().unwrap();
+    let out = stegosim(
+        &[
+            "bench",
+            "ring",
+            "--nodes",
+            "3",
+            "--seconds",
+            "1",
+            "--engine",
+            "turmoil",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("ring (turmoil, 1 ms tick): 3 nodes"),
+        "{stdout}"
+    );
+    assert!(ratio(stdout.lines().last().unwrap()) > 0.0, "{stdout}");
+    let out = stegosim(
+        &["bench", "ring", "--nodes", "3", "--seconds", "1"],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    let ratios: Vec<&str> = stdout.lines().filter(|l| l.ends_with('x')).collect();
+    assert_eq!(ratios.len(), 2, "one ratio per engine: {stdout}");
+    assert!(
+        stdout.contains("ring (turmoil") && stdout.contains("ring: 3 nodes"),
+        "{stdout}"
     );
 }
 

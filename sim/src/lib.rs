@@ -28,7 +28,9 @@
 
 #![warn(missing_docs)]
 
+pub mod backend;
 pub mod bench;
+pub mod bench_turmoil;
 pub mod cluster;
 pub mod des;
 pub mod load;
@@ -39,6 +41,7 @@ pub mod sigcache;
 pub mod sweep;
 pub mod time;
 pub mod trace;
+pub mod turmoil_engine;
 pub mod wallet;
 
 pub use runner::{EngineKind, Outcome, Progress, RunError, RunOptions, run};

@@ -18,9 +18,9 @@ use stegosim_node::crypto::{Hash, PublicKey};
 use stegosim_node::node::{Event, Node, NodeId, TxStatus};
 use stegosim_node::rng::{Seed, Stream};
 
-use crate::cluster::{Cluster, DriverEvent, Msg};
+use crate::backend::{Backend, DesBackend, Next};
+use crate::cluster::DriverEvent;
 use crate::des::net::{DropReason, LinkOptions};
-use crate::des::{Engine, Fired};
 use crate::scenario::{
     self, Draw, Expect, Located, NodeEvents, NodeRef, Scenario, StatusName, Step, Workload,
 };
@@ -50,6 +50,9 @@ pub const RESUBMITS_MAX: u32 = 20;
 pub enum EngineKind {
     /// Our discrete-event engine: node cores called directly, network and crashes modelled.
     Des,
+    /// turmoil: every node's real async driver, peer transport and API server on a turmoil
+    /// host over simulated TCP; the scenario's client speaks encrypted WebSocket frames.
+    Turmoil,
 }
 
 impl EngineKind {
@@ -57,6 +60,7 @@ impl EngineKind {
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::Des => "des",
+            EngineKind::Turmoil => "turmoil",
         }
     }
 
@@ -64,11 +68,10 @@ impl EngineKind {
     pub fn parse(name: &str) -> Result<EngineKind, String> {
         match name {
             "des" => Ok(EngineKind::Des),
-            "turmoil" => Err(
-                "engine \"turmoil\" is not built yet (it is planned: full-stack hosts on simulated TCP); use \"des\""
-                    .into(),
-            ),
-            other => Err(format!("unknown engine {other:?}: expected \"des\"")),
+            "turmoil" => Ok(EngineKind::Turmoil),
+            other => Err(format!(
+                "unknown engine {other:?}: expected \"des\" or \"turmoil\""
+            )),
         }
     }
 }
@@ -141,6 +144,9 @@ pub enum RunError {
         /// The node's reason.
         why: String,
     },
+    /// The scenario has a step the engine cannot carry out (found before anything runs).
+    #[error("{0}")]
+    Unsupported(String),
     /// The trace could not be written.
     #[error("writing the trace failed: {0}")]
     Trace(#[from] std::io::Error),
@@ -268,11 +274,21 @@ pub struct Outcome {
 }
 
 /// The connection id of the scenario's API client on every node.
-const API_CONN: u64 = 1;
+pub(crate) const API_CONN: u64 = 1;
 
 /// Runs `scenario` with `options`.
 pub fn run<'a>(scenario: &'a Scenario, options: RunOptions<'a>) -> Result<Outcome, RunError> {
-    let mut r = Runner::new(scenario, options)?;
+    match options.engine {
+        EngineKind::Des => run_on::<DesBackend>(scenario, options),
+        EngineKind::Turmoil => run_on::<crate::turmoil_engine::TurmoilBackend>(scenario, options),
+    }
+}
+
+fn run_on<'a, B: Backend>(
+    scenario: &'a Scenario,
+    options: RunOptions<'a>,
+) -> Result<Outcome, RunError> {
+    let mut r = Runner::<B>::new(scenario, options)?;
     r.run()?;
     Ok(r.finish())
 }
@@ -327,12 +343,12 @@ struct WorkloadState {
     next_ns: u64,
 }
 
-struct Runner<'a> {
+struct Runner<'a, B: Backend> {
     scenario: &'a Scenario,
     seed: u64,
     engine_kind: EngineKind,
-    engine: Engine<Msg>,
-    cluster: Cluster,
+    /// The engine, with the nodes.
+    b: B,
     trace: Trace,
     progress: Option<&'a mut dyn FnMut(&Progress)>,
     wallet: Wallet,
@@ -460,13 +476,11 @@ fn draw(rng: &mut Stream, d: &Draw) -> f64 {
     }
 }
 
-impl<'a> Runner<'a> {
-    fn new(scenario: &'a Scenario, options: RunOptions<'a>) -> Result<Runner<'a>, RunError> {
+impl<'a, B: Backend> Runner<'a, B> {
+    fn new(scenario: &'a Scenario, options: RunOptions<'a>) -> Result<Runner<'a, B>, RunError> {
         let seed = options.seed;
         let root = Seed(seed);
         let start_ns = scenario.chain.genesis_time_ns;
-        let mut engine: Engine<Msg> =
-            Engine::new(scenario.nodes, start_ns, scenario.links, root.stream("net"));
         let mut trace = Trace::new(options.trace_sink);
         if options.keep_trace {
             trace = trace.keep_lines();
@@ -481,19 +495,6 @@ impl<'a> Runner<'a> {
                 .str("chain", &scenario.chain.name)
         });
         let mut events = Vec::new();
-        let cluster = Cluster::with_accounts(
-            &scenario.chain,
-            scenario.nodes,
-            root.child("nodes", 0),
-            scenario
-                .accounts
-                .iter()
-                .map(|a| (a.value.node, a.value.password.clone()))
-                .collect(),
-            &mut engine,
-            &mut events,
-        )
-        .map_err(|why| RunError::NodeStart { node: 0, why })?;
 
         let mut steps = scenario.steps.clone();
         if let Some(sw) = &scenario.swarm {
@@ -509,6 +510,9 @@ impl<'a> Runner<'a> {
             steps.sort_by_key(|s| s.value.at());
         }
 
+        B::check_steps(scenario, &steps).map_err(RunError::Unsupported)?;
+        let mut engine = B::new(scenario, root, &mut events)
+            .map_err(|why| RunError::NodeStart { node: 0, why })?;
         let mut controls = vec![Control::Check, Control::Convergence];
         engine.schedule(start_ns + CHECK_INTERVAL_NS, 0);
         let last_fault = steps
@@ -575,8 +579,7 @@ impl<'a> Runner<'a> {
             scenario,
             seed,
             engine_kind: options.engine,
-            engine,
-            cluster,
+            b: engine,
             trace,
             progress: options.progress,
             wallet: Wallet::new(&scenario.chain, root.stream("wallet")),
@@ -618,28 +621,20 @@ impl<'a> Runner<'a> {
     }
 
     fn t(&self) -> u64 {
-        self.engine.elapsed_ns()
+        self.b.elapsed_ns()
     }
 
     fn run(&mut self) -> Result<(), RunError> {
-        while let Some(fired) = self.engine.next(self.end_ns) {
-            let mut events = std::mem::take(&mut self.events);
-            match fired {
-                Fired::Deliver { from, to, msg } => {
-                    self.cluster
-                        .deliver(&mut self.engine, from, to, &msg, &mut events);
-                }
-                Fired::Timer { host } => {
-                    self.cluster.timeout(&mut self.engine, host, &mut events);
-                }
-                Fired::Control { id } => {
-                    self.handle_events(std::mem::take(&mut events));
-                    self.control(self.controls[id as usize])?;
-                }
+        let mut events = std::mem::take(&mut self.events);
+        while let Some(next) = self.b.next(self.end_ns, &mut events) {
+            if let Next::Control(id) = next {
+                self.handle_events(std::mem::take(&mut events));
+                self.control(self.controls[id as usize])?;
             }
-            self.handle_events(events);
+            self.handle_events(std::mem::take(&mut events));
+            events = std::mem::take(&mut self.events);
         }
-        self.engine.advance_to(self.end_ns);
+        self.b.advance_to(self.end_ns);
         Ok(())
     }
 
@@ -766,7 +761,7 @@ impl<'a> Runner<'a> {
             return;
         };
         let tx = self
-            .cluster
+            .b
             .node(node)
             .and_then(|n| n.mempool().get(&hash).cloned());
         let at_ns = self.t();
@@ -790,7 +785,7 @@ impl<'a> Runner<'a> {
     }
 
     fn key_json(&self, key: &PublicKey) -> String {
-        match self.cluster.node_of_key(key) {
+        match self.b.node_of_key(key) {
             Some(n) => n.to_string(),
             None => format!("\"{}\"", hex(key.as_bytes())),
         }
@@ -1026,9 +1021,9 @@ impl<'a> Runner<'a> {
                 self.resubmit_stalled();
                 self.evaluate_expectations(false);
                 self.report_progress();
-                let next = self.engine.now_ns() + CHECK_INTERVAL_NS;
+                let next = self.b.now_ns() + CHECK_INTERVAL_NS;
                 if next <= self.end_ns {
-                    self.engine.schedule(next, 0);
+                    self.b.schedule(next, 0);
                 }
             }
             Control::Convergence => {
@@ -1088,7 +1083,7 @@ impl<'a> Runner<'a> {
 
     fn flush_drops(&mut self) {
         let t = self.t();
-        let now = self.engine.stats().messages_dropped;
+        let now = self.b.stats().messages_dropped;
         for reason in DropReason::ALL {
             let i = reason as usize;
             let delta = now[i] - self.dropped_flushed[i];
@@ -1119,7 +1114,7 @@ impl<'a> Runner<'a> {
                 .copied()
                 .ok_or_else(|| format!("{a:?} has not been picked")),
             NodeRef::Random => {
-                let running: Vec<NodeId> = self.cluster.running().map(|(i, _)| i).collect();
+                let running: Vec<NodeId> = self.b.running().map(|(i, _)| i).collect();
                 if running.is_empty() {
                     return Err("no node is running".into());
                 }
@@ -1133,7 +1128,7 @@ impl<'a> Runner<'a> {
     /// The node leading the next block, as the most advanced running validator sees it.
     fn leader(&self) -> Result<NodeId, String> {
         let best = self
-            .cluster
+            .b
             .running()
             .filter(|(_, n)| n.network_pkey().is_some())
             .max_by_key(|(i, n)| (n.chain().epoch(), n.chain().offset(), std::cmp::Reverse(*i)))
@@ -1145,7 +1140,7 @@ impl<'a> Runner<'a> {
         } else {
             c.leader_at(best.view_change())
         };
-        self.cluster
+        self.b
             .node_of_key(&key)
             .ok_or_else(|| "the leader's key belongs to no node".into())
     }
@@ -1283,7 +1278,7 @@ impl<'a> Runner<'a> {
                 req.id = self.next_api_id;
                 self.api_pending
                     .insert(req.id, (step.line, expect.clone(), name.clone()));
-                self.cluster.api_client = true;
+                self.b.set_api_client();
                 let t = self.t();
                 let type_name = req.type_name();
                 self.trace.emit(t, Some(id), "api_request", |l| {
@@ -1293,12 +1288,8 @@ impl<'a> Runner<'a> {
                         .opt_str("account_id", req.account_id.as_deref())
                 });
                 let mut events = std::mem::take(&mut self.events);
-                let ran = self
-                    .cluster
-                    .with_node(&mut self.engine, id, &mut events, |n, now| {
-                        n.handle_request(now, API_CONN, req)
-                    });
-                if ran.is_none() {
+                let ran = self.b.api_request(id, req, &mut events);
+                if !ran {
                     self.step_error(step, Some(id), "the node is down");
                 }
                 self.handle_events(events);
@@ -1327,11 +1318,9 @@ impl<'a> Runner<'a> {
                     return Ok(());
                 };
                 let mut events = std::mem::take(&mut self.events);
-                let r = self
-                    .cluster
-                    .with_node(&mut self.engine, id, &mut events, |n, now| {
-                        n.pop_micro_block(now).map(|b| (b.epoch, b.offset))
-                    });
+                let r = self.b.with_node(id, &mut events, |n, now| {
+                    n.pop_micro_block(now).map(|b| (b.epoch, b.offset))
+                });
                 let t = self.t();
                 match r {
                     Some(Ok((epoch, offset))) => {
@@ -1353,10 +1342,8 @@ impl<'a> Runner<'a> {
                 };
                 let mut events = std::mem::take(&mut self.events);
                 let r = self
-                    .cluster
-                    .with_node(&mut self.engine, id, &mut events, |n, _| {
-                        n.set_restaking(*enabled)
-                    });
+                    .b
+                    .with_node(id, &mut events, |n, _| n.set_restaking(*enabled));
                 let t = self.t();
                 if r.is_some() {
                     self.trace.emit(t, Some(id), "step", |l| {
@@ -1375,10 +1362,8 @@ impl<'a> Runner<'a> {
                 };
                 let mut events = std::mem::take(&mut self.events);
                 let r = self
-                    .cluster
-                    .with_node(&mut self.engine, id, &mut events, |n, now| {
-                        n.restake(now, true)
-                    });
+                    .b
+                    .with_node(id, &mut events, |n, now| n.restake(now, true));
                 let t = self.t();
                 match r {
                     Some(hashes) => {
@@ -1423,7 +1408,7 @@ impl<'a> Runner<'a> {
                         for &x in a {
                             for &y in b {
                                 if x != y {
-                                    self.engine.network_mut().set_cut(x, y, true);
+                                    self.b.set_cut(x, y);
                                 }
                             }
                         }
@@ -1446,7 +1431,7 @@ impl<'a> Runner<'a> {
                 for &x in &f {
                     for &y in &t {
                         if x != y {
-                            self.engine.network_mut().set_cut(x, y, true);
+                            self.b.set_cut(x, y);
                         }
                     }
                 }
@@ -1455,15 +1440,15 @@ impl<'a> Runner<'a> {
                 self.fault_line(None, "cut", |l| l.json("from", &fv).json("to", &tv));
             }
             Step::Heal { .. } => {
-                let cut = self.engine.network().cut_count() as u64;
-                self.engine.network_mut().heal();
+                let cut = self.b.cut_count() as u64;
+                self.b.heal();
                 self.fault_line(None, "heal", |l| l.u64("links_restored", cut));
             }
             Step::Crash { node, .. } => {
                 let Some(id) = single(self, node) else {
                     return Ok(());
                 };
-                let crashed = self.cluster.crash(&mut self.engine, id);
+                let crashed = self.b.crash(id);
                 self.fault_line(Some(id), "crash", |l| l.bool("was_running", crashed));
             }
             Step::Restart { node, .. } => {
@@ -1472,16 +1457,16 @@ impl<'a> Runner<'a> {
                 };
                 let mut events = std::mem::take(&mut self.events);
                 let restarted = self
-                    .cluster
-                    .restart(&mut self.engine, id, &mut events)
+                    .b
+                    .restart(id, &mut events)
                     .map_err(|why| RunError::NodeStart { node: id, why })?;
                 if restarted {
                     let (epoch, offset) = self
-                        .cluster
+                        .b
                         .node(id)
                         .map(|n| (n.chain().epoch(), n.chain().offset()))
                         .unwrap_or_default();
-                    let incarnation = self.cluster.incarnation(id);
+                    let incarnation = self.b.incarnation(id);
                     self.fault_line(Some(id), "restart", |l| {
                         l.u64("incarnation", incarnation as u64)
                             .u64("epoch", epoch)
@@ -1531,16 +1516,16 @@ impl<'a> Runner<'a> {
                         for &x in &fs {
                             for &y in &ts {
                                 if x != y {
-                                    let o = change(*self.engine.network().link(x, y));
-                                    self.engine.network_mut().set_link(x, y, o);
+                                    let o = change(self.b.link(x, y));
+                                    self.b.set_link(x, y, o);
                                     links += 1;
                                 }
                             }
                         }
                     }
                     _ => {
-                        let o = change(*self.engine.network().default_options());
-                        self.engine.network_mut().set_default(o);
+                        let o = change(self.b.default_options());
+                        self.b.set_default(o);
                     }
                 }
                 self.fault_line(None, "set_network", |mut l| {
@@ -1574,7 +1559,7 @@ impl<'a> Runner<'a> {
                 let Some(id) = single(self, node) else {
                     return Ok(());
                 };
-                self.engine.set_clock(id, *drift_ppm, jump.ns);
+                self.b.set_clock(id, *drift_ppm, jump.ns);
                 self.fault_line(Some(id), "clock_drift", |l| {
                     l.i64("drift_ppm", *drift_ppm).u64("jump_ns", jump.ns)
                 });
@@ -1594,7 +1579,7 @@ impl<'a> Runner<'a> {
         if self.payments >= PAYMENTS_MAX {
             return Err(format!("more than {PAYMENTS_MAX} payments in one run"));
         }
-        let Some(node) = self.cluster.node(id) else {
+        let Some(node) = self.b.node(id) else {
             return Err("the node is down".into());
         };
         let comment = name.clone().unwrap_or_else(|| "load".into());
@@ -1626,11 +1611,9 @@ impl<'a> Runner<'a> {
             self.schedule_tx_deadlines(n, at_ns);
         }
         let mut events = std::mem::take(&mut self.events);
-        let submitted = self
-            .cluster
-            .with_node(&mut self.engine, id, &mut events, |n, now| {
-                n.submit_transaction(now, tx.clone())
-            });
+        let submitted = self.b.with_node(id, &mut events, |n, now| {
+            n.submit_transaction(now, tx.clone())
+        });
         self.handle_events(events);
         match submitted {
             Some(Ok(_)) => Ok(hash),
@@ -1657,7 +1640,7 @@ impl<'a> Runner<'a> {
             .map(|(h, _)| *h)
             .collect();
         for hash in stalled {
-            let running: Vec<NodeId> = self.cluster.running().map(|(i, _)| i).collect();
+            let running: Vec<NodeId> = self.b.running().map(|(i, _)| i).collect();
             if running.is_empty() {
                 return;
             }
@@ -1673,10 +1656,8 @@ impl<'a> Runner<'a> {
             });
             let mut events = std::mem::take(&mut self.events);
             self.resubmitting = true;
-            self.cluster
-                .with_node(&mut self.engine, id, &mut events, |n, now| {
-                    n.submit_transaction(now, tx)
-                });
+            self.b
+                .with_node(id, &mut events, |n, now| n.submit_transaction(now, tx));
             self.handle_events(events);
             self.resubmitting = false;
         }
@@ -1688,11 +1669,11 @@ impl<'a> Runner<'a> {
                 if tx == name {
                     let deadline = at_ns.saturating_add(within.ns);
                     self.deadlines[i] = Some(deadline);
-                    let abs = self.engine.start_ns() + deadline;
+                    let abs = self.b.start_ns() + deadline;
                     if abs <= self.end_ns {
                         let id = self.controls.len() as u64;
                         self.controls.push(Control::Deadline(i));
-                        self.engine.schedule(abs, id);
+                        self.b.schedule(abs, id);
                     }
                 }
             }
@@ -1709,7 +1690,7 @@ impl<'a> Runner<'a> {
         } = &self.scenario.workloads[i].value;
         let id = match node {
             NodeRef::Random => {
-                let running: Vec<NodeId> = self.cluster.running().map(|(n, _)| n).collect();
+                let running: Vec<NodeId> = self.b.running().map(|(n, _)| n).collect();
                 if running.is_empty() {
                     None
                 } else {
@@ -1730,13 +1711,13 @@ impl<'a> Runner<'a> {
         let next = w.next_ns + exp_interval(w);
         w.next_ns = next;
         if next < stop.ns {
-            let abs = self.engine.start_ns() + next;
+            let abs = self.b.start_ns() + next;
             let cid = self
                 .controls
                 .iter()
                 .position(|c| *c == Control::Workload(i))
                 .expect("every workload has a control id") as u64;
-            self.engine.schedule(abs, cid);
+            self.b.schedule(abs, cid);
         }
     }
 
@@ -1755,9 +1736,8 @@ impl<'a> Runner<'a> {
         }
         let e = self.scenario.expectations[i].clone();
         let t = self.t();
-        let reached_deadline = deadline
-            || self.deadlines[i].is_some_and(|d| t >= d)
-            || self.engine.now_ns() >= self.end_ns;
+        let reached_deadline =
+            deadline || self.deadlines[i].is_some_and(|d| t >= d) || self.b.now_ns() >= self.end_ns;
         let verdict = self.verdict(&e.value, reached_deadline);
         let (held, at, detail) = match verdict {
             Verdict::Holds { at_ns, detail } => (true, at_ns.unwrap_or(t), detail),
@@ -1866,14 +1846,14 @@ impl<'a> Runner<'a> {
             Expect::Epoch { at_least, node, .. } => {
                 let nodes: Vec<(NodeId, u64)> = match node {
                     Some(r) => match self.resolve_quiet(r) {
-                        Ok(id) => match self.cluster.node(id) {
+                        Ok(id) => match self.b.node(id) {
                             Some(n) => vec![(id, n.chain().epoch())],
                             None => return Verdict::Waiting(format!("node {id} is down")),
                         },
                         Err(w) => return Verdict::Waiting(w),
                     },
                     None => self
-                        .cluster
+                        .b
                         .running()
                         .map(|(i, n)| (i, n.chain().epoch()))
                         .collect(),
@@ -1952,19 +1932,14 @@ impl<'a> Runner<'a> {
                     Ok(id) => id,
                     Err(w) => return Verdict::Waiting(w),
                 };
-                let Some(key) = self
-                    .cluster
-                    .node(id)
-                    .and_then(Node::network_pkey)
-                    .or_else(|| {
-                        // A crashed node's key is still known to the others.
-                        self.cluster
-                            .running()
-                            .flat_map(|(_, n)| n.chain().election.validators.iter())
-                            .map(|v| v.network_pkey)
-                            .find(|k| self.cluster.node_of_key(k) == Some(id))
-                    })
-                else {
+                let Some(key) = self.b.node(id).and_then(Node::network_pkey).or_else(|| {
+                    // A crashed node's key is still known to the others.
+                    self.b
+                        .running()
+                        .flat_map(|(_, n)| n.chain().election.validators.iter())
+                        .map(|v| v.network_pkey)
+                        .find(|k| self.b.node_of_key(k) == Some(id))
+                }) else {
                     return if *member {
                         Verdict::Waiting(format!("node {id} has no validator key"))
                     } else {
@@ -1975,7 +1950,7 @@ impl<'a> Runner<'a> {
                     };
                 };
                 let disagree: Vec<NodeId> = self
-                    .cluster
+                    .b
                     .running()
                     .filter(|(_, n)| n.chain().election.is_validator(&key) != *member)
                     .map(|(i, _)| i)
@@ -2000,11 +1975,11 @@ impl<'a> Runner<'a> {
                     Ok(id) => id,
                     Err(w) => return Verdict::Waiting(w),
                 };
-                let Some(n) = self.cluster.node(id) else {
+                let Some(n) = self.b.node(id) else {
                     return Verdict::Waiting(format!("node {id} is down"));
                 };
                 let best = self
-                    .cluster
+                    .b
                     .running()
                     .map(|(_, m)| m.chain().epoch())
                     .max()
@@ -2055,7 +2030,7 @@ impl<'a> Runner<'a> {
     /// Running nodes agree on their macro blocks and are at most one epoch apart.
     fn convergence(&self, when: &str) -> CheckResult {
         let t = self.t();
-        let running: Vec<(NodeId, &Node)> = self.cluster.running().collect();
+        let running: Vec<(NodeId, &Node)> = self.b.running().collect();
         let name = format!("convergence ({when})");
         let Some(min) = running.iter().map(|(_, n)| n.chain().epoch()).min() else {
             return CheckResult {
@@ -2169,7 +2144,7 @@ impl<'a> Runner<'a> {
         }
         if inv.supply {
             let bad: Vec<String> = self
-                .cluster
+                .b
                 .running()
                 .filter(|(_, n)| n.chain().ledger.total() != n.chain().ledger.expected_supply())
                 .map(|(i, n)| {
@@ -2194,7 +2169,7 @@ impl<'a> Runner<'a> {
             self.record_invariant(result);
         }
 
-        let stats = self.engine.stats().clone();
+        let stats = self.b.stats();
         let mut counts = std::mem::take(&mut self.counts);
         counts.events = stats.events;
         counts.messages_sent = stats.messages_sent;

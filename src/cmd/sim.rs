@@ -29,7 +29,7 @@ pub struct RunArgs {
     /// Seed of the run (default: the scenario's `seed`).
     #[arg(long)]
     seed: Option<u64>,
-    /// Engine: `des` (the discrete-event engine). `turmoil` is planned.
+    /// Engine: `des` (the discrete-event engine) or `turmoil` (real node drivers on simulated TCP).
     #[arg(long, default_value = "des")]
     engine: String,
     /// Output folder for trace.jsonl and summary.json (default: out/<scenario>-<seed>).
@@ -72,6 +72,10 @@ pub enum Bench {
         /// Simulated seconds.
         #[arg(long, default_value_t = 60)]
         seconds: u64,
+        /// Engine: `des` or `turmoil`; without it, both run one after the other and each
+        /// prints its ratio, turmoil first, so the last line is the `des` ratio.
+        #[arg(long)]
+        engine: Option<String>,
     },
 }
 
@@ -366,6 +370,41 @@ fn sweep_inner(args: SweepArgs) -> Result<ExitCode> {
     })
 }
 
+fn bench_ring_engines(nodes: u32, seconds: u64, engine: Option<&str>) -> Result<ExitCode> {
+    match engine
+        .map(EngineKind::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!(e))?
+    {
+        Some(EngineKind::Des) => bench_ring(nodes, seconds),
+        Some(EngineKind::Turmoil) => bench_ring_turmoil(nodes, seconds),
+        None => {
+            // Both, side by side: turmoil first, so the last line is the `des` ratio as
+            // without the flag before.
+            bench_ring_turmoil(nodes, seconds)?;
+            bench_ring(nodes, seconds)
+        }
+    }
+}
+
+fn bench_ring_turmoil(nodes: u32, seconds: u64) -> Result<ExitCode> {
+    let options = stegosim_sim::bench::RingOptions {
+        nodes,
+        duration_ns: seconds * 1_000_000_000,
+        ..Default::default()
+    };
+    let started = wall_now();
+    let report = stegosim_sim::bench_turmoil::ring(&options).map_err(|e| anyhow::anyhow!(e))?;
+    let wall = started.elapsed();
+    let ratio = report.simulated_ns as f64 / wall.as_nanos().max(1) as f64;
+    println!(
+        "ring (turmoil, 1 ms tick): {nodes} nodes, {seconds} simulated s, {} host steps, {} messages, {} bytes in {:.3?} wall",
+        report.events, report.messages, report.bytes, wall
+    );
+    println!("{ratio:.1}x");
+    Ok(ExitCode::SUCCESS)
+}
+
 fn bench_ring(nodes: u32, seconds: u64) -> Result<ExitCode> {
     if nodes < 2 {
         bail!("a ring needs at least 2 nodes");
@@ -495,6 +534,10 @@ pub fn sweep(args: SweepArgs) -> Result<ExitCode> {
 /// Runs `stegosim bench`.
 pub fn bench(bench: Bench) -> Result<ExitCode> {
     match bench {
-        Bench::Ring { nodes, seconds } => exit_2(bench_ring(nodes, seconds)),
+        Bench::Ring {
+            nodes,
+            seconds,
+            engine,
+        } => exit_2(bench_ring_engines(nodes, seconds, engine.as_deref())),
     }
 }

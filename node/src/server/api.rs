@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::{SinkExt, StreamExt};
 use rand_core::{Rng, SeedableRng};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex as AsyncMutex, Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -35,6 +34,7 @@ use crate::node::ConnId;
 use crate::server::access::{AccessList, Group, TokenBucket};
 use crate::server::clock::Clock;
 use crate::server::driver::{ConnSink, Connections, DriverInput};
+use crate::server::net::{NetListener, NetStream};
 
 /// Limits of the API server; every refusal names the limit.
 #[derive(Debug, Clone)]
@@ -112,7 +112,7 @@ impl ApiContext {
 }
 
 /// Accepts API connections on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, ctx: ApiContext) {
+pub async fn serve<L: NetListener>(listener: L, ctx: ApiContext) {
     let cap = Arc::new(Semaphore::new(ctx.limits.connections_max));
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -141,8 +141,8 @@ enum Control {
     Close(CloseCode, String),
 }
 
-async fn handle_connection(
-    stream: TcpStream,
+async fn handle_connection<S: NetStream>(
+    stream: S,
     peer: SocketAddr,
     ctx: ApiContext,
     admitted: bool,

@@ -32,6 +32,10 @@ pub enum DriverInput {
     },
     /// An API connection closed.
     Closed(ConnId),
+    /// The node was called outside the driver (the simulator submits a transaction or pops
+    /// a block between two steps of its network): route its outputs and look at its timer
+    /// again. The real node never sends this.
+    Wake,
 }
 
 /// Where a connection's messages go: responses (never dropped) and notifications (dropped
@@ -57,14 +61,55 @@ pub trait PeerOut: Send + Sync + std::fmt::Debug + 'static {
     fn send(&self, from: NodeId, to: Dest, msg: Arc<PeerMessage>);
 }
 
+/// Sees every output of a node before the driver routes it: the simulator's `turmoil`
+/// engine traces node events through this. The real node has none (events are logged).
+pub trait Observer: Send + Sync + std::fmt::Debug + 'static {
+    /// Node `node` produced `out`.
+    fn output(&self, node: NodeId, out: &Output);
+}
+
+/// Where a driver finds its node: the node itself (the real node), or a slot the simulator
+/// shares with the driver, to read the node's state between steps of its network.
+pub trait NodeSlot: Send + 'static {
+    /// Calls `f` on the node; `None` when the slot is empty (the driver then stops).
+    fn with<R>(&mut self, f: impl FnOnce(&mut Node) -> R) -> Option<R>;
+}
+
+impl NodeSlot for Node {
+    fn with<R>(&mut self, f: impl FnOnce(&mut Node) -> R) -> Option<R> {
+        Some(f(self))
+    }
+}
+
+/// A node shared between a driver and a simulator (one thread at a time uses it).
+pub type SharedNode = Arc<Mutex<Option<Node>>>;
+
+impl NodeSlot for SharedNode {
+    fn with<R>(&mut self, f: impl FnOnce(&mut Node) -> R) -> Option<R> {
+        // A poisoned lock means a panic elsewhere; the node itself is still usable.
+        self.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+            .map(f)
+    }
+}
+
 fn lock(conns: &Connections) -> std::sync::MutexGuard<'_, BTreeMap<ConnId, ConnSink>> {
     // A poisoned lock means a connection task panicked; the map itself is still consistent.
     conns.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn route(node: &mut Node, peers: &dyn PeerOut, conns: &Connections) {
+fn route(
+    node: &mut Node,
+    peers: &dyn PeerOut,
+    conns: &Connections,
+    observer: Option<&dyn Observer>,
+) {
     let id = node.id();
     while let Some(out) = node.poll_output() {
+        if let Some(o) = observer {
+            o.output(id, &out);
+        }
         match out {
             Output::Send { to, msg } => peers.send(id, to, msg),
             Output::Event(e) => tracing::debug!(node = id, event = ?e),
@@ -92,22 +137,46 @@ pub fn broadcast(conns: &Connections, msg: &ServerMessage) {
 
 /// Runs `node` until `inputs` closes. `clock` gives `now`; timers sleep on it.
 pub async fn run(
-    mut node: Node,
-    mut inputs: mpsc::UnboundedReceiver<DriverInput>,
+    node: Node,
+    inputs: mpsc::UnboundedReceiver<DriverInput>,
     peers: Arc<dyn PeerOut>,
     conns: Connections,
     clock: Arc<dyn Clock>,
 ) -> Node {
-    route(&mut node, peers.as_ref(), &conns);
-    loop {
-        let wake = node.poll_timeout().map(|(t, _)| clock.instant_at(t));
+    run_in(node, inputs, peers, conns, clock, None).await
+}
+
+/// Runs the node in `slot` until `inputs` closes or the slot is found empty, showing every
+/// output to `observer` first. [`run`] is this with the node itself and no observer.
+pub async fn run_in<N: NodeSlot>(
+    mut slot: N,
+    mut inputs: mpsc::UnboundedReceiver<DriverInput>,
+    peers: Arc<dyn PeerOut>,
+    conns: Connections,
+    clock: Arc<dyn Clock>,
+    observer: Option<Arc<dyn Observer>>,
+) -> N {
+    let obs = observer.as_deref();
+    if slot
+        .with(|n| route(n, peers.as_ref(), &conns, obs))
+        .is_none()
+    {
+        return slot;
+    }
+    while let Some(deadline) = slot.with(|n| n.poll_timeout().map(|(t, _)| t)) {
+        let wake = deadline.map(|t| clock.instant_at(t));
         let input = match wake {
             Some(at) => tokio::select! {
                 biased;
                 i = inputs.recv() => i,
                 _ = tokio::time::sleep_until(at) => {
-                    node.handle_timeout(clock.now_ns());
-                    route(&mut node, peers.as_ref(), &conns);
+                    let fired = slot.with(|n| {
+                        n.handle_timeout(clock.now_ns());
+                        route(n, peers.as_ref(), &conns, obs);
+                    });
+                    if fired.is_none() {
+                        break;
+                    }
                     continue;
                 }
             },
@@ -116,26 +185,32 @@ pub async fn run(
         let Some(input) = input else { break };
         // Handle what is already queued before routing outputs: under load this turns one
         // wake-up per request into one per batch.
-        let mut next = Some(input);
-        let mut handled = 0usize;
-        while let Some(input) = next.take() {
-            let now = clock.now_ns();
-            match input {
-                DriverInput::Peer { from, msg } => node.handle_peer(now, from, &msg),
-                DriverInput::Request { conn, req, permit } => {
-                    node.handle_request(now, conn, req);
-                    drop(permit);
+        let handled = slot.with(|node| {
+            let mut next = Some(input);
+            let mut handled = 0usize;
+            while let Some(input) = next.take() {
+                let now = clock.now_ns();
+                match input {
+                    DriverInput::Peer { from, msg } => node.handle_peer(now, from, &msg),
+                    DriverInput::Request { conn, req, permit } => {
+                        node.handle_request(now, conn, req);
+                        drop(permit);
+                    }
+                    DriverInput::Closed(conn) => node.connection_closed(conn),
+                    DriverInput::Wake => {}
                 }
-                DriverInput::Closed(conn) => node.connection_closed(conn),
+                handled += 1;
+                if handled < DRIVER_BATCH_MAX {
+                    next = inputs.try_recv().ok();
+                }
             }
-            handled += 1;
-            if handled < DRIVER_BATCH_MAX {
-                next = inputs.try_recv().ok();
-            }
+            route(node, peers.as_ref(), &conns, obs);
+        });
+        if handled.is_none() {
+            break;
         }
-        route(&mut node, peers.as_ref(), &conns);
     }
-    node
+    slot
 }
 
 #[cfg(test)]

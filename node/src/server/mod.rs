@@ -8,6 +8,7 @@
 //! - [`access`]: access keys, groups and rate limits.
 //! - [`devnet`]: `stegosim node`: a local network of nodes in one process.
 //! - [`client`]: a small API client (tests, tools, the load generator).
+//! - [`net`]: the TCP types the transport and API server run on (tokio's or turmoil's).
 //! - [`echo`]: the plain echo server the benchmarks compare against.
 
 pub mod access;
@@ -17,4 +18,5 @@ pub mod clock;
 pub mod devnet;
 pub mod driver;
 pub mod echo;
+pub mod net;
 pub mod peer;

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use crate::node::{Dest, NodeId, PeerMessage};
 use crate::server::driver::{DriverInput, PeerOut};
+use crate::server::net::{NetListener, NetStream};
 
 /// Largest peer message accepted, in bytes (a sync response with many blocks is the largest).
 pub const PEER_MESSAGE_BYTES_MAX: usize = 64 * 1024 * 1024;
@@ -46,8 +46,31 @@ impl PeerOut for TcpPeers {
 }
 
 impl TcpPeers {
-    /// Starts a writer task per ordered pair of nodes, connecting to `addrs[to]`.
+    /// Starts a writer task per ordered pair of nodes, connecting to `addrs[to]` over tokio's
+    /// TCP.
     pub fn connect_all(addrs: &[SocketAddr]) -> TcpPeers {
+        Self::connect_all_with::<tokio::net::TcpStream>(addrs)
+    }
+
+    /// The outgoing links of node `from` alone (one host of a simulation), over `S`.
+    pub fn connect_from_with<S: NetStream>(from: NodeId, addrs: &[SocketAddr]) -> TcpPeers {
+        let mut peers = TcpPeers {
+            links: BTreeMap::new(),
+            nodes: addrs.len() as u32,
+        };
+        for (to, addr) in addrs.iter().enumerate() {
+            let to = to as u32;
+            if to != from {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(link_writer::<S>(from, *addr, rx));
+                peers.links.insert((from, to), tx);
+            }
+        }
+        peers
+    }
+
+    /// As [`TcpPeers::connect_all`], over the stream type `S` (turmoil's under simulation).
+    pub fn connect_all_with<S: NetStream>(addrs: &[SocketAddr]) -> TcpPeers {
         let mut peers = TcpPeers {
             links: BTreeMap::new(),
             nodes: addrs.len() as u32,
@@ -59,7 +82,7 @@ impl TcpPeers {
                     continue;
                 }
                 let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(link_writer(from, *addr, rx));
+                tokio::spawn(link_writer::<S>(from, *addr, rx));
                 peers.links.insert((from, to), tx);
             }
         }
@@ -67,14 +90,14 @@ impl TcpPeers {
     }
 }
 
-async fn link_writer(
+async fn link_writer<S: NetStream>(
     from: NodeId,
     addr: SocketAddr,
     mut rx: mpsc::UnboundedReceiver<Arc<PeerMessage>>,
 ) {
     let mut delay = Duration::from_millis(50);
     loop {
-        let stream = match TcpStream::connect(addr).await {
+        let stream = match S::connect(addr).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::trace!(from, %addr, error = %e, "peer link not up yet");
@@ -129,7 +152,7 @@ async fn link_writer(
 }
 
 /// Accepts peer connections for node `to` and feeds their messages to its driver.
-pub async fn listen(listener: TcpListener, driver: mpsc::UnboundedSender<DriverInput>) {
+pub async fn listen<L: NetListener>(listener: L, driver: mpsc::UnboundedSender<DriverInput>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -143,8 +166,8 @@ pub async fn listen(listener: TcpListener, driver: mpsc::UnboundedSender<DriverI
     }
 }
 
-async fn read_link(
-    mut stream: TcpStream,
+async fn read_link<S: NetStream>(
+    mut stream: S,
     driver: mpsc::UnboundedSender<DriverInput>,
 ) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
