@@ -1103,9 +1103,9 @@ impl<'a, B: Backend> Runner<'a, B> {
         match r {
             // Loading a file checks indices, but a scenario built or edited in code (shrinking
             // removes nodes) may name one that does not exist.
-            NodeRef::Index(i) if *i >= self.cluster.len() => Err(format!(
+            NodeRef::Index(i) if *i >= self.scenario.nodes => Err(format!(
                 "node {i} does not exist: the network has {} nodes",
-                self.cluster.len()
+                self.scenario.nodes
             )),
             NodeRef::Index(i) => Ok(*i),
             NodeRef::Alias(a) => self
@@ -1299,11 +1299,9 @@ impl<'a, B: Backend> Runner<'a, B> {
                     return Ok(());
                 };
                 let mut events = std::mem::take(&mut self.events);
-                let ran = self
-                    .cluster
-                    .with_node(&mut self.engine, id, &mut events, |n, _| {
-                        n.snowball_drop(phase.state())
-                    });
+                let ran = self.b.with_node(id, &mut events, |n, _| {
+                    n.snowball_drop(phase.state())
+                });
                 if ran.is_some() {
                     self.fault_line(Some(id), "snowball_drop", |l| {
                         l.u64("line", step.line as u64).str("phase", phase.name())

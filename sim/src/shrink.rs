@@ -46,7 +46,8 @@ fn step_without(step: &Step, removed: u32) -> Option<Step> {
         | Step::Pick { node, .. }
         | Step::Crash { node, .. }
         | Step::Restart { node, .. }
-        | Step::ClockDrift { node, .. } => *node = renumber(node, removed)?,
+        | Step::ClockDrift { node, .. }
+        | Step::SnowballDrop { node, .. } => *node = renumber(node, removed)?,
         Step::Partition { groups, .. } => {
             let kept: Vec<Vec<NodeRef>> = groups
                 .iter()
@@ -92,7 +93,8 @@ fn expect_without(e: &Expect, removed: u32) -> Option<Expect> {
         Expect::Reverted { node, .. }
         | Expect::Restakes { node, .. }
         | Expect::Validator { node, .. }
-        | Expect::CaughtUp { node, .. } => *node = renumber(node, removed)?,
+        | Expect::CaughtUp { node, .. }
+        | Expect::Snowball { node, .. } => *node = renumber(node, removed)?,
         Expect::TxStatus { .. } | Expect::Committed { .. } => {}
     }
     Some(e)
@@ -134,6 +136,26 @@ pub fn without_node(s: &Scenario, removed: u32) -> Result<(Scenario, Vec<String>
             }),
             None => dropped.push(format!("workload at line {}", w.line)),
         }
+    }
+    // Accounts held by the removed node go (with their genesis funds); the others follow
+    // their node's new index.
+    c.accounts = Vec::new();
+    for a in &s.accounts {
+        if a.value.node == removed {
+            dropped.push(format!("account at line {}", a.line));
+            continue;
+        }
+        let mut v = a.value.clone();
+        if v.node > removed {
+            v.node -= 1;
+        }
+        c.accounts.push(crate::scenario::Located {
+            line: a.line,
+            value: v,
+        });
+    }
+    if !s.accounts.is_empty() {
+        c.chain.genesis_accounts = c.accounts.iter().map(|a| a.value.funds_ustg).collect();
     }
     c.expectations = Vec::new();
     for e in &s.expectations {

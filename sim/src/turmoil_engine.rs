@@ -129,6 +129,8 @@ pub struct TurmoilBackend {
     start_ns: u64,
     now_ns: u64,
     chain: ChainConfig,
+    /// Genesis-funded accounts: (node, password), in `chain.genesis_accounts` order.
+    accounts: Vec<(NodeId, String)>,
     seed: Seed,
     sigs: Arc<SigCache>,
     /// The node each driver runs on (empty while crashed, or while checked out).
@@ -212,6 +214,13 @@ impl TurmoilBackend {
             .child("incarnation", incarnation as u64);
         let mut cfg = NodeConfig::genesis_node(self.chain.clone(), id, seed);
         cfg.wallet.kdf = stegosim_node::crypto::KdfParams::simulation();
+        cfg.wallet.genesis_accounts = self
+            .accounts
+            .iter()
+            .enumerate()
+            .filter(|(_, (n, _))| *n == id)
+            .map(|(i, (_, pw))| (i, pw.clone()))
+            .collect();
         Node::with_sig_checker(
             cfg,
             Box::new(self.stores[id as usize].clone()),
@@ -335,7 +344,7 @@ async fn client_host(
                 while let Some(Ok(frame)) = stream.next().await {
                     if let Message::Text(t) = frame {
                         if let Ok(msg) = codec.decode_server_message(t.as_bytes(), &mut plain) {
-                            push(&events, DriverEvent::Api { node, msg });
+                            push(&events, DriverEvent::Api { node, conn: None, msg });
                         }
                     }
                 }
@@ -435,6 +444,11 @@ impl Backend for TurmoilBackend {
             start_ns,
             now_ns: start_ns,
             chain: scenario.chain.clone(),
+            accounts: scenario
+                .accounts
+                .iter()
+                .map(|a| (a.value.node, a.value.password.clone()))
+                .collect(),
             seed: root.child("nodes", 0),
             sigs: Arc::new(SigCache::new()),
             slots: (0..n).map(|_| SharedNode::default()).collect(),

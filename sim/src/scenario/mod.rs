@@ -126,6 +126,16 @@ impl Scenario {
             ));
         }
         self.chain.validate().map_err(|e| format!("chain: {e}"))?;
+        for a in &self.accounts {
+            if a.value.node >= self.nodes {
+                return Err(format!(
+                    "account at line {}: node {} does not exist: expected 0 to {}",
+                    a.line,
+                    a.value.node,
+                    self.nodes - 1
+                ));
+            }
+        }
         let checker = NodeChecker { nodes: self.nodes };
         let mut picked: BTreeSet<String> = BTreeSet::new();
         let mut tx_names: BTreeSet<String> = BTreeSet::new();
