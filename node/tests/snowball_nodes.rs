@@ -340,6 +340,65 @@ fn a_member_silent_in_any_phase_is_excluded_and_the_rest_succeed() {
     }
 }
 
+/// Member 0's node sends a wrong commitment (a hash that matches no matrix) in the first
+/// attempt: the others exclude it when its matrix does not match, restart with three and
+/// succeed; member 0 ends `failed`.
+#[test]
+fn a_member_with_a_wrong_commitment_is_excluded_and_the_rest_succeed() {
+    let n = 4;
+    let mut net = network(n, 41);
+    net.tamper = Some(Box::new(|from, m| {
+        let PeerMessage::Snowball(SnowballPeer::Round {
+            round,
+            seq,
+            from: sender,
+            to,
+            msg:
+                SnowballMessage::Commitment {
+                    round: r,
+                    attempt: 0,
+                    nonce,
+                    ..
+                },
+        }) = m
+        else {
+            return None;
+        };
+        (from == 0).then_some({
+            PeerMessage::Snowball(SnowballPeer::Round {
+                round: *round,
+                seq: *seq,
+                from: *sender,
+                to: *to,
+                msg: SnowballMessage::Commitment {
+                    round: *r,
+                    attempt: 0,
+                    commitment: Hash([7; 32]),
+                    nonce: *nonce,
+                },
+            })
+        })
+    }));
+    net.run_for(1);
+    for i in 0..n {
+        secure(&mut net, i);
+    }
+    net.run_for(120);
+    assert_eq!(states(&said(&net, 0)).last(), Some(&S::Failed));
+    let mut hash = None;
+    for i in 1..n {
+        let msgs = said(&net, i);
+        let st = states(&msgs);
+        assert_eq!(st.last(), Some(&S::Succeeded), "member {i}: {st:?}");
+        let c = created_of(&msgs).unwrap();
+        assert!(tx_statuses(&msgs, &c.tx_hash).contains(&ApiTxStatus::Committed));
+        hash.get_or_insert(c.tx_hash.clone());
+        assert_eq!(hash.as_ref(), Some(&c.tx_hash));
+    }
+    let tx = joint_tx(&net, hash.as_ref().unwrap());
+    assert_eq!(tx.outputs.len(), 6, "the cheater is not in it");
+}
+
 #[test]
 fn with_three_members_one_dropping_all_fail_and_funds_are_spendable_again() {
     let mut net = drop_in(S::Commitment, 3, 31);

@@ -146,7 +146,7 @@ fn bad_accounts_name_their_line() {
     );
     assert_error(
         &acc("node = 1\npassword = \"p\"\nfunds = 5"),
-        7,
+        10,
         &["unknown field `funds`"],
     );
 }

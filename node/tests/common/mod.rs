@@ -31,6 +31,9 @@ pub fn node_config(chain: &ChainConfig, id: NodeId, seed: Seed) -> NodeConfig {
     cfg
 }
 
+/// Replaces a message node `from` sends, or not (see [`Net::tamper`]).
+pub type Tamper = Box<dyn FnMut(NodeId, &PeerMessage) -> Option<PeerMessage>>;
+
 /// A message in flight: (deliver at, sequence, to, from, payload slot).
 type InFlight = Reverse<(u64, u64, NodeId, NodeId, usize)>;
 
@@ -61,6 +64,9 @@ pub struct Net {
     pub steps: u64,
     /// When on, every message sent: (time, from, message).
     pub sent: Option<Vec<(u64, NodeId, Arc<PeerMessage>)>>,
+    /// When set, may replace a message a node sends (a cheating node): (from, message) ->
+    /// the message to send instead.
+    pub tamper: Option<Tamper>,
 }
 
 impl Net {
@@ -95,6 +101,7 @@ impl Net {
             violation: None,
             steps: 0,
             sent: None,
+            tamper: None,
         };
         for id in 0..nodes {
             let store = MemStore::new();
@@ -214,7 +221,12 @@ impl Net {
                 }
                 Output::Reply { conn, msg } => self.replies.push((id, conn, msg)),
                 Output::Broadcast(msg) => self.replies.push((id, u64::MAX, msg)),
-                Output::Send { to, msg } => {
+                Output::Send { to, mut msg } => {
+                    if let Some(f) = self.tamper.as_mut() {
+                        if let Some(m) = f(id, &msg) {
+                            msg = Arc::new(m);
+                        }
+                    }
                     if let Some(sent) = self.sent.as_mut() {
                         sent.push((self.now_ns, id, msg.clone()));
                     }
