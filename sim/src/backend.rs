@@ -46,6 +46,11 @@ pub trait Backend: Sized {
     /// Runs until something happens before `limit_ns`: node events (into `out`) or a due
     /// control event. `None` once nothing is left before the limit.
     fn next(&mut self, limit_ns: u64, out: &mut Vec<DriverEvent>) -> Option<Next>;
+    /// Why the engine stopped early (a host's software failed), if it did: the run is then an
+    /// error, not an outcome.
+    fn failure(&self) -> Option<String> {
+        None
+    }
     /// Moves time to `t_ns` (the end of the run).
     fn advance_to(&mut self, t_ns: u64);
     /// Counters of the network (what this engine can count).

@@ -147,6 +147,9 @@ pub enum RunError {
     /// The scenario has a step the engine cannot carry out (found before anything runs).
     #[error("{0}")]
     Unsupported(String),
+    /// The engine stopped early (a turmoil host's software failed).
+    #[error("engine failed: {0}")]
+    Engine(String),
     /// The trace could not be written.
     #[error("writing the trace failed: {0}")]
     Trace(#[from] std::io::Error),
@@ -633,6 +636,9 @@ impl<'a, B: Backend> Runner<'a, B> {
             }
             self.handle_events(std::mem::take(&mut events));
             events = std::mem::take(&mut self.events);
+        }
+        if let Some(why) = self.b.failure() {
+            return Err(RunError::Engine(why));
         }
         self.b.advance_to(self.end_ns);
         Ok(())

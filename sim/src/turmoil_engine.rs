@@ -154,6 +154,8 @@ pub struct TurmoilBackend {
     cut: BTreeSet<(NodeId, NodeId)>,
     default_links: LinkOptions,
     links: BTreeMap<(NodeId, NodeId), LinkOptions>,
+    /// Set when a host's software failed; the run stops.
+    failure: Option<String>,
 }
 
 impl std::fmt::Debug for TurmoilBackend {
@@ -466,6 +468,7 @@ impl Backend for TurmoilBackend {
             cut: BTreeSet::new(),
             default_links: scenario.links,
             links: BTreeMap::new(),
+            failure: None,
         };
         let token = run_token(root);
         for id in 0..n {
@@ -513,11 +516,17 @@ impl Backend for TurmoilBackend {
             if self.now_ns >= limit_ns {
                 return None;
             }
+            if self.failure.is_some() {
+                return None;
+            }
             self.check_in();
             if let Err(e) = self.sim.step() {
-                // A host's software failed (a listener could not bind): report it as a
-                // stall of that run rather than panic; the run's checks will fail.
-                let _ = e;
+                // A host's software failed (a listener could not bind, say): the run stops
+                // and reports it.
+                self.failure = Some(format!(
+                    "a turmoil host failed at {} ns: {e}",
+                    self.now_ns - self.start_ns
+                ));
             }
             self.now_ns = self.start_ns + self.sim.elapsed().as_nanos() as u64;
             self.check_out();
@@ -527,6 +536,10 @@ impl Backend for TurmoilBackend {
                 return Some(Next::Events);
             }
         }
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.failure.clone()
     }
 
     fn advance_to(&mut self, t_ns: u64) {
