@@ -1305,9 +1305,9 @@ impl<'a, B: Backend> Runner<'a, B> {
                     return Ok(());
                 };
                 let mut events = std::mem::take(&mut self.events);
-                let ran = self.b.with_node(id, &mut events, |n, _| {
-                    n.snowball_drop(phase.state())
-                });
+                let ran = self
+                    .b
+                    .with_node(id, &mut events, |n, _| n.snowball_drop(phase.state()));
                 if ran.is_some() {
                     self.fault_line(Some(id), "snowball_drop", |l| {
                         l.u64("line", step.line as u64).str("phase", phase.name())

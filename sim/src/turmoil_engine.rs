@@ -346,7 +346,14 @@ async fn client_host(
                 while let Some(Ok(frame)) = stream.next().await {
                     if let Message::Text(t) = frame {
                         if let Ok(msg) = codec.decode_server_message(t.as_bytes(), &mut plain) {
-                            push(&events, DriverEvent::Api { node, conn: None, msg });
+                            push(
+                                &events,
+                                DriverEvent::Api {
+                                    node,
+                                    conn: None,
+                                    msg,
+                                },
+                            );
                         }
                     }
                 }
