@@ -4,6 +4,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+use common::start_node;
+
 fn stegosim(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stegosim"))
         .args(args)
@@ -193,47 +196,6 @@ fn report_merge_merges_load_results_exactly_with_exit_codes() {
             .unwrap()
             .contains("FAILED")
     );
-}
-
-/// A one-node network in a thread of this process; returns its URL and keeps it running
-/// until the stop sender is dropped.
-fn start_node(dir: &Path) -> (String, std::sync::mpsc::Sender<()>) {
-    use stegosim_node::config::ChainConfig;
-    use stegosim_node::server::devnet::{DevnetConfig, run};
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel::<std::net::SocketAddr>();
-    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    let cfg = DevnetConfig {
-        chain: ChainConfig {
-            genesis_validators: 1,
-            ..ChainConfig::dev()
-        },
-        data_dir: dir.to_path_buf(),
-        api_endpoint: "127.0.0.1:0".parse().unwrap(),
-        api_endpoint_all: false,
-        validators: 1,
-        limits: Default::default(),
-        access_file: None,
-        genesis_password: "dev".into(),
-    };
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(run(
-            cfg,
-            move |s| {
-                let _ = addr_tx.send(s.api_endpoints[0]);
-            },
-            async move {
-                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
-            },
-        ))
-        .unwrap();
-    });
-    let addr = addr_rx.recv().expect("the node starts");
-    (format!("ws://{addr}"), stop_tx)
 }
 
 #[test]

@@ -61,6 +61,27 @@ pub enum DriverEvent {
     },
 }
 
+/// The configuration of simulated node `id` (both engines start nodes the same way): the
+/// chain's genesis node, the cheap KDF, and the genesis-funded accounts `accounts` (node,
+/// password, in `chain.genesis_accounts` order) that node `id` holds.
+pub fn sim_node_config(
+    chain: &ChainConfig,
+    id: NodeId,
+    seed: Seed,
+    accounts: &[(NodeId, String)],
+) -> NodeConfig {
+    let mut cfg = NodeConfig::genesis_node(chain.clone(), id, seed);
+    // Simulations create and unseal accounts by the thousand: the cheap KDF keeps them fast.
+    cfg.wallet.kdf = stegosim_node::crypto::KdfParams::simulation();
+    cfg.wallet.genesis_accounts = accounts
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, _))| *n == id)
+        .map(|(i, (_, pw))| (i, pw.clone()))
+        .collect();
+    cfg
+}
+
 /// The nodes of a simulated network.
 #[derive(Debug)]
 pub struct Cluster {
@@ -142,16 +163,7 @@ impl Cluster {
             .seed
             .child("node", id as u64)
             .child("incarnation", incarnation as u64);
-        let mut cfg = NodeConfig::genesis_node(self.chain.clone(), id, seed);
-        // Simulations create and unseal accounts by the thousand: the cheap KDF keeps them fast.
-        cfg.wallet.kdf = stegosim_node::crypto::KdfParams::simulation();
-        cfg.wallet.genesis_accounts = self
-            .accounts
-            .iter()
-            .enumerate()
-            .filter(|(_, (n, _))| *n == id)
-            .map(|(i, (_, pw))| (i, pw.clone()))
-            .collect();
+        let cfg = sim_node_config(&self.chain, id, seed, &self.accounts);
         let node = Node::with_sig_checker(
             cfg,
             Box::new(self.stores[id as usize].clone()),

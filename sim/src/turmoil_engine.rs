@@ -34,7 +34,7 @@ use stegosim_node::api::token::ApiToken;
 use stegosim_node::chain::tx::Transaction;
 use stegosim_node::config::ChainConfig;
 use stegosim_node::crypto::PublicKey;
-use stegosim_node::node::{Event, Node, NodeConfig, NodeId, Output, PeerMessage};
+use stegosim_node::node::{Event, Node, NodeId, Output, PeerMessage};
 use stegosim_node::rng::Seed;
 use stegosim_node::server::access::AccessList;
 use stegosim_node::server::api::{ApiContext, ServerLimits, serve};
@@ -214,15 +214,7 @@ impl TurmoilBackend {
             .seed
             .child("node", id as u64)
             .child("incarnation", incarnation as u64);
-        let mut cfg = NodeConfig::genesis_node(self.chain.clone(), id, seed);
-        cfg.wallet.kdf = stegosim_node::crypto::KdfParams::simulation();
-        cfg.wallet.genesis_accounts = self
-            .accounts
-            .iter()
-            .enumerate()
-            .filter(|(_, (n, _))| *n == id)
-            .map(|(i, (_, pw))| (i, pw.clone()))
-            .collect();
+        let cfg = crate::cluster::sim_node_config(&self.chain, id, seed, &self.accounts);
         Node::with_sig_checker(
             cfg,
             Box::new(self.stores[id as usize].clone()),
