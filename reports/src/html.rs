@@ -228,9 +228,22 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
             .iter()
             .filter(|r| r.outcome == Some(false))
             .count();
+        // One entry per member's view of a round: members of one session share its id.
+        let sessions = run
+            .snowball
+            .iter()
+            .filter_map(|r| r.session.as_deref())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let pooled = run.snowball.iter().filter(|r| r.session.is_none()).count();
+        let pooled = if pooled > 0 {
+            format!(" ({pooled} never left the pool)")
+        } else {
+            String::new()
+        };
         let _ = write!(
             out,
-            "<p>Snowball: {} rounds, {} succeeded, {failed} failed</p>",
+            "<p>Snowball: {} participations in {sessions} rounds{pooled}, {} succeeded, {failed} failed</p>",
             run.snowball.len(),
             run.snowball
                 .iter()

@@ -38,9 +38,12 @@ pub fn key_figures(run: &SimRun) -> Vec<(&'static str, String)> {
         ("messages dropped (partition)", d.partition.to_string()),
         ("messages dropped (down)", d.down.to_string()),
         ("trace lines", c.trace_lines.to_string()),
-        ("snowball rounds (derived)", run.snowball.len().to_string()),
         (
-            "snowball rounds succeeded (derived)",
+            "snowball participations (derived)",
+            run.snowball.len().to_string(),
+        ),
+        (
+            "snowball participations succeeded (derived)",
             run.snowball
                 .iter()
                 .filter(|r| r.outcome == Some(true))
@@ -48,7 +51,7 @@ pub fn key_figures(run: &SimRun) -> Vec<(&'static str, String)> {
                 .to_string(),
         ),
         (
-            "snowball rounds failed (derived)",
+            "snowball participations failed (derived)",
             run.snowball
                 .iter()
                 .filter(|r| r.outcome == Some(false))

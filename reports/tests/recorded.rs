@@ -271,7 +271,12 @@ fn snowball_rounds_are_read_and_drawn() {
 
     let page = html::render(std::slice::from_ref(&run)).unwrap();
     assert_eq!(page.matches("<svg").count(), 5, "four plots and the rounds");
-    assert!(page.contains("Snowball: 7 rounds, 5 succeeded, 1 failed"));
+    assert!(
+        page.contains(
+            "Snowball: 7 participations in 2 rounds (1 never left the pool), 5 succeeded, 1 failed"
+        ),
+        "banner counts"
+    );
     assert!(page.contains("FAILED in signature"));
     let svg = stegosim_reports::plot::snowball_rounds(&run).unwrap();
     for legend in [
@@ -286,8 +291,8 @@ fn snowball_rounds_are_read_and_drawn() {
     let md = markdown::render(&[run]);
     let rows = figures(&md);
     let get = |k: &str| rows.iter().find(|(n, _)| n == k).unwrap().1.clone();
-    assert_eq!(get("snowball rounds (derived)"), "7");
-    assert_eq!(get("snowball rounds failed (derived)"), "1");
+    assert_eq!(get("snowball participations (derived)"), "7");
+    assert_eq!(get("snowball participations failed (derived)"), "1");
     assert!(md.contains("| signature | 8 |"), "{md}");
 }
 
