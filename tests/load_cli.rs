@@ -2,29 +2,8 @@
 //! codes (0 done, 99 a threshold failed, 1 run failed, 2 usage, 3 invalid configuration),
 //! its results file, and `stegosim load merge`.
 
-use std::process::{Command, Output};
-
 mod common;
-use common::start_node;
-
-fn stegosim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stegosim"))
-        .args(args)
-        .output()
-        .expect("the stegosim binary runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited with a code")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{code, start_node, stegosim, text};
 
 #[test]
 fn exit_codes_results_and_merge() {

@@ -4,28 +4,11 @@
 //! clear errors for a bad scenario.
 
 use std::path::Path;
-use std::process::{Command, Output};
+
+mod common;
+use common::{code, stegosim, text};
 
 const SCENARIO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/payments.toml");
-
-fn stegosim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stegosim"))
-        .args(args)
-        .output()
-        .expect("the stegosim binary runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited with a code")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// Runs `load --sim SCENARIO ARGS --quiet --out FILE`, expects exit `want`, returns the
 /// results' JSON.

@@ -1,7 +1,9 @@
-//! Helpers shared by the command-line tests.
+//! Helpers shared by the command-line tests (each test file uses some of them).
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::process::{Command, Output};
 
 use stegosim_node::config::ChainConfig;
 use stegosim_node::server::devnet::{DevnetConfig, run};
@@ -43,4 +45,26 @@ pub fn start_node(dir: &Path) -> (String, std::sync::mpsc::Sender<()>) {
     });
     let addr = addr_rx.recv().expect("the node starts");
     (format!("ws://{addr}"), stop_tx)
+}
+
+/// Runs the built `stegosim` with `args`.
+pub fn stegosim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stegosim"))
+        .args(args)
+        .output()
+        .expect("the stegosim binary runs")
+}
+
+/// Its exit code.
+pub fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited with a code")
+}
+
+/// Its output, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
