@@ -2,22 +2,9 @@
 //! and `stegosim load --report`, end to end, through the built binary.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 mod common;
-use common::start_node;
-
-fn stegosim(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stegosim"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{lossy as text, start_node, stegosim_in as stegosim};
 
 #[test]
 fn run_with_report_writes_the_page_and_the_summary() {

@@ -1,19 +1,7 @@
 //! `stegosim run` and `stegosim bench ring`, end to end, through the built binary.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn stegosim(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stegosim"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{lossy as text, stegosim_in as stegosim};
 
 #[test]
 fn run_without_a_file_runs_quickstart_and_writes_trace_and_summary() {

@@ -55,6 +55,20 @@ pub fn stegosim(args: &[&str]) -> Output {
         .expect("the stegosim binary runs")
 }
 
+/// Runs the built `stegosim` with `args` in folder `cwd`.
+pub fn stegosim_in(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stegosim"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Bytes of an output stream as text.
+pub fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
 /// Its exit code.
 pub fn code(o: &Output) -> i32 {
     o.status.code().expect("exited with a code")
