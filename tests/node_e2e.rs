@@ -8,12 +8,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use stegosim_node::api::frame::FrameCodec;
-use stegosim_node::api::message::{
-    ChainPosition, ErrorCode, RequestKind, ServerKind, ServerMessage,
-};
-use stegosim_node::api::token::ApiToken;
-use stegosim_node::server::client::Client;
+use stegosim_api::frame::FrameCodec;
+use stegosim_api::message::{ChainPosition, ErrorCode, RequestKind, ServerKind, ServerMessage};
+use stegosim_api::token::ApiToken;
+use stegosim_loadgen::client::Client;
 use tokio_tungstenite::tungstenite::Message;
 
 /// A running `stegosim node`, killed on drop.
@@ -109,7 +107,7 @@ fn code(m: &ServerMessage) -> Option<ErrorCode> {
 
 const T: Duration = Duration::from_secs(20);
 
-async fn status(c: &mut Client) -> stegosim_node::api::message::NodeStatus {
+async fn status(c: &mut Client) -> stegosim_api::message::NodeStatus {
     match c.call(RequestKind::StatusInfo, None).await.unwrap().kind {
         ServerKind::StatusInfo(s) => s,
         other => panic!("{other:?}"),
@@ -266,7 +264,7 @@ fn bad_frames_never_cost_the_node() {
 async fn macro_hash(c: &mut Client, epoch: u64) -> String {
     let m = c
         .call(
-            RequestKind::MacroBlockInfo(stegosim_node::api::message::MacroBlockQuery { epoch }),
+            RequestKind::MacroBlockInfo(stegosim_api::message::MacroBlockQuery { epoch }),
             None,
         )
         .await
@@ -302,7 +300,7 @@ fn restart_on_the_same_data_dir_keeps_the_chain() {
             // A second account with a balance, to find again after the restart.
             let m = c
                 .call(
-                    RequestKind::CreateAccount(stegosim_node::api::message::CreateAccount {
+                    RequestKind::CreateAccount(stegosim_api::message::CreateAccount {
                         password: "pw2".into(),
                     }),
                     None,
@@ -343,7 +341,7 @@ fn restart_on_the_same_data_dir_keeps_the_chain() {
         );
         let m = c
             .call(
-                RequestKind::Unseal(stegosim_node::api::message::Unseal {
+                RequestKind::Unseal(stegosim_api::message::Unseal {
                     password: "dev".into(),
                 }),
                 Some("1"),
@@ -361,7 +359,7 @@ fn restart_on_the_same_data_dir_keeps_the_chain() {
         );
         let m = c
             .call(
-                RequestKind::Unseal(stegosim_node::api::message::Unseal {
+                RequestKind::Unseal(stegosim_api::message::Unseal {
                     password: "pw2".into(),
                 }),
                 Some("2"),
@@ -435,7 +433,7 @@ fn access_keys_groups_and_rate_limits() {
 
 #[test]
 fn accounts_unseal_and_a_payment_followed_to_committed() {
-    use stegosim_node::api::message::{CreateAccount, Payment, TxStatus, Unseal};
+    use stegosim_api::message::{CreateAccount, Payment, TxStatus, Unseal};
     let dir = tempfile::tempdir().unwrap();
     let node = start(dir.path(), 0);
     let token = token(dir.path());
@@ -491,7 +489,7 @@ fn accounts_unseal_and_a_payment_followed_to_committed() {
 
 #[test]
 fn connection_cap_refuses_with_a_reason_and_genesis_password_is_honoured() {
-    use stegosim_node::api::message::Unseal;
+    use stegosim_api::message::Unseal;
     let dir = tempfile::tempdir().unwrap();
     let node = start_with(
         dir.path(),

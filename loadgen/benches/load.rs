@@ -32,13 +32,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use stegosim_api::frame::FrameCodec;
+use stegosim_api::message::{Request, RequestKind};
+use stegosim_api::token::ApiToken;
 use stegosim_loadgen::config::RunConfig;
 use stegosim_loadgen::mix::{PoolAccount, RequestSpec};
 use stegosim_loadgen::results::Results;
 use stegosim_loadgen::run::{RunOptions, run_with_pool};
-use stegosim_node::api::frame::FrameCodec;
-use stegosim_node::api::message::{Request, RequestKind};
-use stegosim_node::api::token::ApiToken;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
@@ -290,7 +290,7 @@ async fn start_node(
     dir: &std::path::Path,
 ) -> (String, std::path::PathBuf, tokio::sync::oneshot::Sender<()>) {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let cfg = stegosim_node::server::devnet::DevnetConfig {
+    let cfg = stegosim_server::devnet::DevnetConfig {
         chain: stegosim_node::config::ChainConfig {
             genesis_validators: 1,
             ..stegosim_node::config::ChainConfig::dev()
@@ -304,7 +304,7 @@ async fn start_node(
         genesis_password: "dev".into(),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(stegosim_node::server::devnet::run(
+    tokio::spawn(stegosim_server::devnet::run(
         cfg,
         move |s| {
             let _ = tx.send(s.api_endpoints[0]);
@@ -392,7 +392,7 @@ fn main() {
             if batching {
                 batching_echo_server(l).await;
             } else {
-                stegosim_node::server::echo::serve(l).await;
+                stegosim_server::echo::serve(l).await;
             }
         });
         return;
@@ -432,7 +432,7 @@ fn main() {
             let token = ApiToken::from_bytes([7; 16]);
             let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let echo_addr = l.local_addr().unwrap();
-            let server = tokio::spawn(stegosim_node::server::echo::serve(l));
+            let server = tokio::spawn(stegosim_server::echo::serve(l));
             for f in [in_flight, in_flight * 4, in_flight * 16] {
                 let r = crypto_echo(echo_addr, &token, conns, f, seconds).await;
                 println!("echo (api_server's): {conns} connections x {f} in flight: {r:.0} round trips/s");

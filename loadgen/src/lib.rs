@@ -23,6 +23,8 @@
 //!   a timestamp") and its WebSocket implementation.
 //! - [`clock`]: the [`clock::Clock`] trait; tokio's clock; the one wall-clock read.
 //! - [`driver`]: runs a worker over a connection on a clock (one task per connection).
+//! - [`client`]: a small API client (setup, tools, tests): one connection, replies matched
+//!   by id, notifications kept.
 //! - [`setup`]: creates, unseals and funds the pool of accounts before the load.
 //! - [`config`]: the profile file and the run's configuration.
 //! - [`run`]: a whole run against a real node.
@@ -30,6 +32,7 @@
 //! - [`threshold`]: pass/fail criteria and their grammar.
 //! - [`progress`], [`text`]: what a person sees during and after a run.
 
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod driver;

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use hdrhistogram::Histogram;
-use stegosim_node::api::message::ErrorCode;
+use stegosim_api::message::ErrorCode;
 
 use crate::plan::NS_PER_S;
 

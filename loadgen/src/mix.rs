@@ -20,9 +20,9 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
-use stegosim_node::api::message::{Request, RequestKind};
-use stegosim_node::rng::Stream;
-use stegosim_node::server::access::Group;
+use stegosim_api::group::Group;
+use stegosim_api::message::{Request, RequestKind};
+use stegosim_api::rng::Stream;
 
 /// The largest account pool a mix renders for.
 pub const ACCOUNTS_MAX: usize = 100;
@@ -535,7 +535,7 @@ fn write_u64(mut v: u64, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stegosim_node::rng::Seed;
+    use stegosim_api::rng::Seed;
 
     fn pool(n: usize) -> Vec<PoolAccount> {
         (1..=n)

@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use stegosim_node::api::token::ApiToken;
-use stegosim_node::rng::Seed;
+use stegosim_api::rng::Seed;
+use stegosim_api::token::ApiToken;
 use tokio::task::JoinSet;
 
 use crate::clock::{Clock, WallClock, unix_time_ms};

@@ -17,11 +17,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use stegosim_node::api::message::{
-    ErrorCode, Payment, RequestKind, ServerKind, ServerMessage, Unseal,
-};
-use stegosim_node::api::token::ApiToken;
-use stegosim_node::server::client::Client;
+use crate::client::Client;
+use stegosim_api::message::{ErrorCode, Payment, RequestKind, ServerKind, ServerMessage, Unseal};
+use stegosim_api::token::ApiToken;
 
 use crate::config::{SetupConfig, defaults};
 use crate::mix::PoolAccount;
@@ -175,7 +173,7 @@ pub async fn prepare_with<C: Caller>(
         let m = call(
             c,
             &step,
-            RequestKind::CreateAccount(stegosim_node::api::message::CreateAccount {
+            RequestKind::CreateAccount(stegosim_api::message::CreateAccount {
                 password: password.clone(),
             }),
             None,

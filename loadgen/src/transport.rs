@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::{Sink, Stream};
-use stegosim_node::api::frame::FrameCodec;
-use stegosim_node::api::token::ApiToken;
+use stegosim_api::frame::FrameCodec;
+use stegosim_api::token::ApiToken;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::clock::Clock;

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde::Deserialize;
-use stegosim_node::rng::{Seed, Stream};
+use stegosim_api::rng::{Seed, Stream};
 
 use crate::metrics::{ErrorKind, Event, FollowStage};
 use crate::mix::{Follow, Mix, Pick};
@@ -719,7 +719,7 @@ mod tests {
     use crate::metrics::Recorder;
     use crate::mix::RequestSpec;
     use crate::plan::{Model, ModelParams, NS_PER_S};
-    use stegosim_node::api::message::{Request, ServerKind, ServerMessage};
+    use stegosim_api::message::{Request, ServerKind, ServerMessage};
 
     const MS: u64 = 1_000_000;
 
@@ -742,9 +742,9 @@ mod tests {
     }
 
     fn reply(id: u64) -> Vec<u8> {
-        let mut m = ServerMessage::new(ServerKind::ChainName(
-            stegosim_node::api::message::ChainName { name: "dev".into() },
-        ));
+        let mut m = ServerMessage::new(ServerKind::ChainName(stegosim_api::message::ChainName {
+            name: "dev".into(),
+        }));
         m.id = id;
         let mut out = Vec::new();
         m.to_json(&mut out);

@@ -7,12 +7,12 @@ mod common;
 use std::time::Duration;
 
 use common::{Node, Script, fake_server};
+use stegosim_api::token::ApiToken;
 use stegosim_loadgen::config::RunConfig;
 use stegosim_loadgen::mix::RequestSpec;
 use stegosim_loadgen::results::{Results, decode_histogram, merge};
 use stegosim_loadgen::run::{RunOptions, run};
 use stegosim_loadgen::threshold::Threshold;
-use stegosim_node::api::token::ApiToken;
 
 const MS: u64 = 1_000_000;
 

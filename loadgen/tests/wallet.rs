@@ -10,11 +10,11 @@
 mod common;
 
 use common::Node;
+use stegosim_api::message::{ErrorCode, RequestKind, ServerKind};
+use stegosim_api::token::ApiToken;
+use stegosim_loadgen::client::Client;
 use stegosim_loadgen::config::RunConfig;
 use stegosim_loadgen::run::{RunError, RunOptions, run};
-use stegosim_node::api::message::{ErrorCode, RequestKind, ServerKind};
-use stegosim_node::api::token::ApiToken;
-use stegosim_node::server::client::Client;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payments_between_pool_accounts() {

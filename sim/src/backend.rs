@@ -77,7 +77,7 @@ pub trait Backend: Sized {
     fn api_request(
         &mut self,
         id: NodeId,
-        req: stegosim_node::api::message::Request,
+        req: stegosim_api::message::Request,
         out: &mut Vec<DriverEvent>,
     ) -> bool;
 
@@ -197,7 +197,7 @@ impl Backend for DesBackend {
     fn api_request(
         &mut self,
         id: NodeId,
-        req: stegosim_node::api::message::Request,
+        req: stegosim_api::message::Request,
         out: &mut Vec<DriverEvent>,
     ) -> bool {
         self.cluster

@@ -52,7 +52,7 @@ pub enum DriverEvent {
         /// wallet notification, which goes to every connection of the node.
         conn: Option<stegosim_node::node::ConnId>,
         /// The message.
-        msg: stegosim_node::api::message::ServerMessage,
+        msg: stegosim_api::message::ServerMessage,
     },
     /// The node asked for its timer at the same instant too often (see [`TIMER_REFIRES_MAX`]).
     TimerStall {

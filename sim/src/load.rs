@@ -29,6 +29,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use stegosim_api::frame::FrameCodec;
+use stegosim_api::message::{ErrorCode, Request, RequestKind, ServerMessage};
 use stegosim_loadgen::config::{ConfigError, RunConfig};
 use stegosim_loadgen::metrics::{Event, Recorder};
 use stegosim_loadgen::mix::{Mix, PoolAccount};
@@ -36,8 +38,6 @@ use stegosim_loadgen::results::Results;
 use stegosim_loadgen::run::{check_thresholds, results_of, setup_of};
 use stegosim_loadgen::setup::{Caller, SetupError, prepare_with};
 use stegosim_loadgen::worker::{Worker, WorkerConfig};
-use stegosim_node::api::frame::FrameCodec;
-use stegosim_node::api::message::{ErrorCode, Request, RequestKind, ServerMessage};
 use stegosim_node::node::{ConnId, NodeId};
 use stegosim_node::rng::{Seed, Stream};
 

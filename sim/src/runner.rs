@@ -668,10 +668,10 @@ impl<'a, B: Backend> Runner<'a, B> {
 
     /// A response or wallet notification to the scenario's API client: traced; a response
     /// to an `api` step with `expect` decides that expectation.
-    fn api_message(&mut self, node: NodeId, msg: stegosim_node::api::message::ServerMessage) {
+    fn api_message(&mut self, node: NodeId, msg: stegosim_api::message::ServerMessage) {
         let t = self.t();
         let error = match &msg.kind {
-            stegosim_node::api::message::ServerKind::Error(e) => Some(e.error.clone()),
+            stegosim_api::message::ServerKind::Error(e) => Some(e.error.clone()),
             _ => None,
         };
         let kind = if msg.id == 0 {
@@ -688,7 +688,7 @@ impl<'a, B: Backend> Runner<'a, B> {
         self.trace.emit(t, Some(node), kind, |l| {
             l.str("type", type_name).raw("message", &body)
         });
-        if let stegosim_node::api::message::ServerKind::SnowballStatus(s) = &msg.kind {
+        if let stegosim_api::message::ServerKind::SnowballStatus(s) = &msg.kind {
             self.snowball_line(node, msg.account_id.as_deref(), s);
         }
         if msg.id == 0 {
@@ -697,7 +697,7 @@ impl<'a, B: Backend> Runner<'a, B> {
         let Some((line, expect, name)) = self.api_pending.remove(&msg.id) else {
             return;
         };
-        if let (Some(n), stegosim_node::api::message::ServerKind::TransactionCreated(created)) =
+        if let (Some(n), stegosim_api::message::ServerKind::TransactionCreated(created)) =
             (&name, &msg.kind)
         {
             self.follow_api_transaction(node, n, &created.tx_hash);
@@ -732,7 +732,7 @@ impl<'a, B: Backend> Runner<'a, B> {
         &mut self,
         node: NodeId,
         account_id: Option<&str>,
-        s: &stegosim_node::api::message::SnowballStatus,
+        s: &stegosim_api::message::SnowballStatus,
     ) {
         let t = self.t();
         let state = serde_json::to_value(s.state)

@@ -1,5 +1,5 @@
 //! The `turmoil` engine: every scenario node runs its real async driver
-//! (`stegosim_node::server::driver`), peer transport and encrypted WebSocket API server on a
+//! (`stegosim_server::driver`), peer transport and encrypted WebSocket API server on a
 //! turmoil host over `turmoil::net`; the scenario's client is a turmoil client host speaking
 //! real encrypted frames over tokio-tungstenite (`client_async`) to the nodes' API ports.
 //!
@@ -28,20 +28,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
-use stegosim_node::api::frame::FrameCodec;
-use stegosim_node::api::message::Request;
-use stegosim_node::api::token::ApiToken;
+use stegosim_api::frame::FrameCodec;
+use stegosim_api::message::Request;
+use stegosim_api::token::ApiToken;
 use stegosim_node::chain::tx::Transaction;
 use stegosim_node::config::ChainConfig;
 use stegosim_node::crypto::PublicKey;
 use stegosim_node::node::{Event, Node, NodeId, Output, PeerMessage};
 use stegosim_node::rng::Seed;
-use stegosim_node::server::access::AccessList;
-use stegosim_node::server::api::{ApiContext, ServerLimits, serve};
-use stegosim_node::server::clock::{Clock, TokioClock};
-use stegosim_node::server::driver::{self, Connections, DriverInput, Observer, SharedNode};
-use stegosim_node::server::peer::{TcpPeers, listen};
 use stegosim_node::storage::MemStore;
+use stegosim_server::access::AccessList;
+use stegosim_server::api::{ApiContext, ServerLimits, serve};
+use stegosim_server::clock::{Clock, TokioClock};
+use stegosim_server::driver::{self, Connections, DriverInput, Observer, SharedNode};
+use stegosim_server::peer::{TcpPeers, listen};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 

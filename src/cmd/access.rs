@@ -52,7 +52,7 @@ pub fn run(args: AccessArgs) -> Result<ExitCode> {
             let mut random = [0u8; 32];
             getrandom::fill(&mut random).map_err(|e| anyhow!("no OS randomness: {e}"))?;
             let path = dir.join("access.toml");
-            let key = stegosim_node::server::access::add_key(
+            let key = stegosim_server::access::add_key(
                 &path,
                 &name,
                 &groups,

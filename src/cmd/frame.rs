@@ -11,8 +11,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use stegosim_node::api::frame::{FRAME_BYTES_MAX_DEFAULT, FrameCodec};
-use stegosim_node::api::token::ApiToken;
+use stegosim_api::frame::{FRAME_BYTES_MAX_DEFAULT, FrameCodec};
+use stegosim_api::token::ApiToken;
 
 /// Arguments of `stegosim frame`.
 #[derive(Debug, Args)]

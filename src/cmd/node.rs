@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use clap::Args;
 use stegosim_node::config::ChainConfig;
-use stegosim_node::server::api::ServerLimits;
-use stegosim_node::server::devnet::{DevnetConfig, run};
+use stegosim_server::api::ServerLimits;
+use stegosim_server::devnet::{DevnetConfig, run};
 
 /// Arguments of `stegosim node`.
 #[derive(Debug, Args)]
@@ -115,7 +115,7 @@ pub fn run_node(args: NodeArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let ready = |s: &stegosim_node::server::devnet::Started| {
+        let ready = |s: &stegosim_server::devnet::Started| {
             for (i, e) in s.api_endpoints.iter().enumerate() {
                 eprintln!("node {i}: API on ws://{e}");
             }

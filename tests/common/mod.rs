@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use stegosim_node::config::ChainConfig;
-use stegosim_node::server::devnet::{DevnetConfig, run};
+use stegosim_server::devnet::{DevnetConfig, run};
 
 /// A one-node network in a thread of this process; returns its URL and keeps it running
 /// until the stop sender is dropped.

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use stegosim_loadgen::config::RunConfig;
 use stegosim_loadgen::mix::RequestSpec;
 use stegosim_node::config::ChainConfig;
-use stegosim_node::server::devnet::{DevnetConfig, run};
+use stegosim_server::devnet::{DevnetConfig, run};
 
 /// A one-node network serving its API on a free loopback port, stopped on drop.
 pub struct Node {
@@ -38,7 +38,7 @@ impl Node {
             let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
             let mut random = [7u8; 32];
             random[0] = i as u8;
-            let key = stegosim_node::server::access::add_key(
+            let key = stegosim_server::access::add_key(
                 &dir.path().join("access.toml"),
                 name,
                 &groups,
@@ -121,10 +121,10 @@ pub struct Script {
 }
 
 /// A WebSocket server that speaks the API's framing with `token` and follows `script`.
-pub async fn fake_server(token: stegosim_node::api::token::ApiToken, script: Script) -> SocketAddr {
+pub async fn fake_server(token: stegosim_api::token::ApiToken, script: Script) -> SocketAddr {
     use futures_util::{SinkExt, StreamExt};
-    use stegosim_node::api::frame::FrameCodec;
-    use stegosim_node::api::message::{
+    use stegosim_api::frame::FrameCodec;
+    use stegosim_api::message::{
         ChainName, RequestKind, ServerKind, ServerMessage, SnowballState, SnowballStatus,
         TransactionCreated, TransactionStatus, TxStatus,
     };

@@ -111,8 +111,8 @@ pub enum DropPhase {
 
 impl DropPhase {
     /// The node's name for the phase.
-    pub fn state(self) -> stegosim_node::api::message::SnowballState {
-        use stegosim_node::api::message::SnowballState as S;
+    pub fn state(self) -> stegosim_api::message::SnowballState {
+        use stegosim_api::message::SnowballState as S;
         match self {
             DropPhase::SharedKeying => S::SharedKeying,
             DropPhase::Commitment => S::Commitment,

@@ -669,9 +669,9 @@ fn check_probability(name: &str, p: Option<f64>) -> Result<(), String> {
 }
 
 /// The API request an `api` step's table spells, checked as the node's server checks it.
-pub fn api_request(table: &toml::Table) -> Result<stegosim_node::api::message::Request, String> {
+pub fn api_request(table: &toml::Table) -> Result<stegosim_api::message::Request, String> {
     let json = serde_json::to_vec(table).map_err(|e| format!("request: {e}"))?;
-    stegosim_node::api::message::Request::from_json(&json).map_err(|e| format!("request: {e}"))
+    stegosim_api::message::Request::from_json(&json).map_err(|e| format!("request: {e}"))
 }
 
 fn check_step(
@@ -717,7 +717,7 @@ fn check_step(
                 }
             }
             if let Some(t) = expect {
-                if !stegosim_node::api::message::ServerKind::TYPE_NAMES.contains(&t.as_str()) {
+                if !stegosim_api::message::ServerKind::TYPE_NAMES.contains(&t.as_str()) {
                     return Err(format!("expect: {t:?} is not a response type of the API"));
                 }
             }
@@ -828,7 +828,7 @@ fn check_expect(
                 return Err("states: expected at least one Snowball state".into());
             }
             for st in states {
-                if serde_json::from_value::<stegosim_node::api::message::SnowballState>(
+                if serde_json::from_value::<stegosim_api::message::SnowballState>(
                     serde_json::Value::String(st.clone()),
                 )
                 .is_err()

@@ -1,0 +1,42 @@
+//! # stegosim-node: the deterministic node core
+//!
+//! This crate is the node of a Stegos-style proof-of-stake network, written as a sans-IO
+//! state machine (see DESIGN.md): it never reads a clock, never draws from the operating
+//! system's randomness and never touches a socket or a file. The compiler holds it to that:
+//! its dependencies have no tokio, tungstenite, turmoil, redb or getrandom, and clippy.toml
+//! disallows the clock and `thread_rng`. The real node (`stegosim-server`), the simulator and
+//! the tests all drive the same core.
+//!
+//! ## Layout
+//! - [`api`], [`rng`]: re-exported from `stegosim-api` (the API as data, seeded named
+//!   random streams), so the core and its users name them through one path.
+//! - [`crypto`]: account keys (Curve25519), bech32 addresses, signatures, payload encryption
+//!   and recovery phrases.
+//! - [`chain`]: blocks, the ledger of unspent outputs, the election and genesis.
+//! - [`mempool`]: valid transactions waiting for a block.
+//! - [`node`]: the composite sans-IO node (consensus, mempool, restaking); its docs state the
+//!   calling contract.
+//! - [`invariants`]: checks that must hold after every step of any run (supply, no output
+//!   spent twice, agreement on macro blocks, finality), for tests and the simulator.
+//! - [`snowball`]: one participant's side of a Snowball round (DC-net mixing and a joint
+//!   signature) and the facilitator's pool, as sans-IO machines.
+//! - [`storage`]: the key-value store interface and the in-memory store (the on-disk one
+//!   is the server's).
+//! - [`config`]: chain parameters (presets `dev`, `testnet`), one documented field each.
+//! - [`node_api`]: the node's answers to node-group API requests.
+//! - [`wallet`]: accounts with sealed keys, balances, payments, stakes and history; a part of
+//!   the [`node`] that the node lends its chain, mempool view and store for each call.
+
+pub use stegosim_api as api;
+pub use stegosim_api::rng;
+
+pub mod chain;
+pub mod config;
+pub mod crypto;
+pub mod invariants;
+pub mod mempool;
+pub mod node;
+pub mod node_api;
+pub mod snowball;
+pub mod storage;
+pub mod wallet;
