@@ -150,32 +150,35 @@ impl Store for MemStore {
     }
 }
 
+/// What every [`Store`] must do, as assertions: read its own writes before a sync, delete,
+/// and scan a prefix in key order with buffered writes laid over synced ones. Both stores'
+/// tests run it (this one and the server's on-disk store); panics on the first difference.
+pub fn conformance(store: &mut dyn Store) {
+    store.put(b"a/1", b"one");
+    store.put(b"a/2", b"two");
+    store.put(b"b/1", b"other");
+    assert_eq!(store.get(b"a/1").unwrap().as_deref(), Some(&b"one"[..]));
+    store.sync().unwrap();
+    store.delete(b"a/1");
+    store.put(b"a/3", b"three");
+    let keys: Vec<_> = store
+        .scan_prefix(b"a/")
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, vec![b"a/2".to_vec(), b"a/3".to_vec()]);
+    assert_eq!(store.get(b"a/1").unwrap(), None);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn exercise(store: &mut dyn Store) {
-        store.put(b"a/1", b"one");
-        store.put(b"a/2", b"two");
-        store.put(b"b/1", b"other");
-        assert_eq!(store.get(b"a/1").unwrap().as_deref(), Some(&b"one"[..]));
-        store.sync().unwrap();
-        store.delete(b"a/1");
-        store.put(b"a/3", b"three");
-        let keys: Vec<_> = store
-            .scan_prefix(b"a/")
-            .unwrap()
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        assert_eq!(keys, vec![b"a/2".to_vec(), b"a/3".to_vec()]);
-        assert_eq!(store.get(b"a/1").unwrap(), None);
-    }
-
     #[test]
     fn mem_store_reads_own_writes_and_crash_loses_unsynced() {
         let mut s = MemStore::new();
-        exercise(&mut s);
+        conformance(&mut s);
         s.crash();
         assert_eq!(s.get(b"a/1").unwrap().as_deref(), Some(&b"one"[..]));
         assert_eq!(s.get(b"a/3").unwrap(), None);

@@ -105,24 +105,7 @@ impl Store for DiskStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn exercise(store: &mut dyn Store) {
-        store.put(b"a/1", b"one");
-        store.put(b"a/2", b"two");
-        store.put(b"b/1", b"other");
-        assert_eq!(store.get(b"a/1").unwrap().as_deref(), Some(&b"one"[..]));
-        store.sync().unwrap();
-        store.delete(b"a/1");
-        store.put(b"a/3", b"three");
-        let keys: Vec<_> = store
-            .scan_prefix(b"a/")
-            .unwrap()
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        assert_eq!(keys, vec![b"a/2".to_vec(), b"a/3".to_vec()]);
-        assert_eq!(store.get(b"a/1").unwrap(), None);
-    }
+    use stegosim_node::storage::conformance;
 
     #[test]
     fn disk_store_persists_synced_writes() {
@@ -130,7 +113,7 @@ mod tests {
         let path = dir.path().join("state.redb");
         {
             let mut s = DiskStore::open(&path).unwrap();
-            exercise(&mut s);
+            conformance(&mut s);
             s.sync().unwrap();
             s.put(b"c/unsynced", b"lost");
         }

@@ -17,8 +17,10 @@ use serde_json::error::Category;
 use super::error::{MessageError, MessageErrorKind, clip};
 
 /// A family of message kinds (requests, or server messages): what the envelope codec needs
-/// to know about it. Implemented by [`message_kinds!`] from its table only.
-pub(crate) trait Kind: Sized {
+/// to know about it. Implemented by [`message_kinds!`] from its table only. Public but in a
+/// private module (sealed): it bounds [`super::Envelope`]'s methods, and no other crate can
+/// implement it.
+pub trait Kind: Sized {
     /// Names a variant before its body has been read (a field-less mirror of the enum).
     type Tag: Copy;
 
@@ -27,6 +29,9 @@ pub(crate) trait Kind: Sized {
 
     /// The canonical `type` name of a variant, for error messages.
     fn tag_name(tag: Self::Tag) -> &'static str;
+
+    /// The canonical `type` name of this message (the kind's own `type_name`).
+    fn kind_type_name(&self) -> &'static str;
 
     /// Reads the body of variant `tag` from the rest of the envelope's map into `slot`
     /// (written in place rather than returned: see [`EnvelopeVisitor`]).
@@ -66,9 +71,10 @@ macro_rules! message_kinds {
             $( $(#[$vmeta])* $variant $( ($body) )?, )*
         }
 
-        /// Which variant a `type` name selects, known before the body is read.
+        /// Which variant a `type` name selects, known before the body is read. Public only
+        /// because the sealed [`Kind`] names it; its module is private, so no other crate can.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub(crate) enum $tag {
+        pub enum $tag {
             $( $variant, )*
         }
 
@@ -99,6 +105,10 @@ macro_rules! message_kinds {
                 match tag {
                     $( $tag::$variant => $name, )*
                 }
+            }
+
+            fn kind_type_name(&self) -> &'static str {
+                self.type_name()
             }
 
             fn deserialize_body<'de, D: serde::Deserializer<'de>>(

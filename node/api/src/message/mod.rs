@@ -113,20 +113,30 @@ fn write_json<T: Serialize>(message: &T, out: &mut Vec<u8>) {
     serde_json::to_writer(out, message).expect("API messages always serialize to JSON");
 }
 
-/// A message from a client: the envelope (`id`, `account_id`) and the request itself.
+/// One message on the wire: the envelope (`id`, `account_id`) around what is said. Requests
+/// and server messages share it, so decoding, encoding and serde support are written once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// Opaque id the response copies; 0 means none (and is not written).
+pub struct Envelope<K> {
+    /// Opaque id a response copies; 0 means none (and is not written). Notifications have
+    /// none.
     pub id: u64,
-    /// The account a wallet request is about; `None` for node requests.
+    /// The account the message is about: set on wallet requests and wallet notifications;
+    /// `None` for node requests and node notifications.
     pub account_id: Option<String>,
-    /// What is asked.
-    pub kind: RequestKind,
+    /// What is asked ([`RequestKind`]) or said ([`ServerKind`]).
+    pub kind: K,
 }
 
-impl Request {
-    /// A request without id or account.
-    pub fn new(kind: RequestKind) -> Self {
+/// A message from a client: the envelope and the request itself.
+pub type Request = Envelope<RequestKind>;
+
+/// A message from the server: a response (with the request's `id`), a notification (no
+/// `id`) or an error.
+pub type ServerMessage = Envelope<ServerKind>;
+
+impl<K: Kind> Envelope<K> {
+    /// A message without id or account (a node request, or a node notification).
+    pub fn new(kind: K) -> Self {
         Self {
             id: 0,
             account_id: None,
@@ -134,20 +144,20 @@ impl Request {
         }
     }
 
-    /// Decodes one request from a complete JSON text. Never panics.
+    /// Decodes one message from a complete JSON text. Never panics.
     ///
     /// # Errors
-    /// A [`MessageError`] when the text is not one JSON object holding a known request
-    /// `type` with valid fields; it carries the `id` when that was readable.
+    /// A [`MessageError`] when the text is not one JSON object holding a known `type` with
+    /// valid fields; it carries the `id` when that was readable.
     pub fn from_json(json: &[u8]) -> Result<Self, MessageError> {
-        envelope::decode(json, |id, account_id, kind: RequestKind| Self {
+        envelope::decode(json, |id, account_id, kind: K| Self {
             id,
             account_id,
             kind,
         })
     }
 
-    /// Appends the request as compact JSON to `out` (which it does not clear, so a caller
+    /// Appends the message as compact JSON to `out` (which it does not clear, so a caller
     /// can reuse one buffer or prepend its own bytes).
     pub fn to_json(&self, out: &mut Vec<u8>) {
         write_json(self, out);
@@ -155,49 +165,11 @@ impl Request {
 
     /// The canonical `type` name.
     pub fn type_name(&self) -> &'static str {
-        self.kind.type_name()
+        self.kind.kind_type_name()
     }
-}
-
-impl Serialize for Request {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.kind
-            .serialize_envelope(self.id, self.account_id.as_deref(), serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for Request {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        envelope::deserialize(deserializer, |id, account_id, kind: RequestKind| Self {
-            id,
-            account_id,
-            kind,
-        })
-    }
-}
-
-/// A message from the server: a response (with the request's `id`), a notification (no
-/// `id`) or an error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerMessage {
-    /// The request's id for a response; 0 for a notification (and then not written).
-    pub id: u64,
-    /// The account the message is about, if any.
-    pub account_id: Option<String>,
-    /// What is said.
-    pub kind: ServerKind,
 }
 
 impl ServerMessage {
-    /// A message without id or account (a node notification).
-    pub fn new(kind: ServerKind) -> Self {
-        Self {
-            id: 0,
-            account_id: None,
-            kind,
-        }
-    }
-
     /// An `error` reply to request `id` (0 when unknown).
     pub fn error(id: u64, code: ErrorCode, error: impl Into<String>) -> Self {
         Self {
@@ -209,41 +181,18 @@ impl ServerMessage {
             }),
         }
     }
-
-    /// Decodes one server message from a complete JSON text. Never panics.
-    ///
-    /// # Errors
-    /// A [`MessageError`] when the text is not one JSON object holding a known message
-    /// `type` with valid fields; it carries the `id` when that was readable.
-    pub fn from_json(json: &[u8]) -> Result<Self, MessageError> {
-        envelope::decode(json, |id, account_id, kind: ServerKind| Self {
-            id,
-            account_id,
-            kind,
-        })
-    }
-
-    /// Appends the message as compact JSON to `out` (which it does not clear).
-    pub fn to_json(&self, out: &mut Vec<u8>) {
-        write_json(self, out);
-    }
-
-    /// The canonical `type` name.
-    pub fn type_name(&self) -> &'static str {
-        self.kind.type_name()
-    }
 }
 
-impl Serialize for ServerMessage {
+impl<K: Kind> Serialize for Envelope<K> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.kind
             .serialize_envelope(self.id, self.account_id.as_deref(), serializer)
     }
 }
 
-impl<'de> Deserialize<'de> for ServerMessage {
+impl<'de, K: Kind> Deserialize<'de> for Envelope<K> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        envelope::deserialize(deserializer, |id, account_id, kind: ServerKind| Self {
+        envelope::deserialize(deserializer, |id, account_id, kind: K| Self {
             id,
             account_id,
             kind,
