@@ -17,7 +17,7 @@
 //! server and a client do per response), against the same through `serde_json::Value` and
 //! the naive codec.
 //!
-//! Run: `cargo bench -p stegosim-node --bench framing -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench -p stegosim-api --bench framing -- --warm-up-time 1 --measurement-time 3`
 
 use aes::Aes128;
 use aes::cipher::{KeyIvInit, StreamCipher};

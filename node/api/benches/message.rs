@@ -1,7 +1,7 @@
 //! Micro-benchmarks of the API message codec: the seed's `balance_info` response encoded
 //! and decoded as a typed [`ServerMessage`], against the same through `serde_json::Value`.
 //!
-//! Run: `cargo bench -p stegosim-node --bench message`.
+//! Run: `cargo bench -p stegosim-api --bench message`.
 
 use std::hint::black_box;
 

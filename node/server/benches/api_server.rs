@@ -8,7 +8,7 @@
 //! frame decode, key and group checks, the driver, the node, the response encode. While the
 //! node is measured, `IDLE` further connections stay open to it.
 //!
-//! Run: `cargo bench -p stegosim-node --bench api_server`
+//! Run: `cargo bench -p stegosim-server --bench api_server`
 //! Environment: STEGOSIM_BENCH_SECONDS (default 5), STEGOSIM_BENCH_CONNS (default 8),
 //! STEGOSIM_BENCH_IN_FLIGHT (default 64), STEGOSIM_BENCH_IDLE (default 1000).
 //! Prints messages per second of each and the ratio, last line `ratio: 0.62`.

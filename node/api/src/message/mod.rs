@@ -54,7 +54,7 @@
 //! `balance_info`), and the decoded kind is written into a slot instead of being returned
 //! through serde's layers (a ~200-byte value copied several times: ~5%).
 //!
-//! Measured (`cargo bench -p stegosim-node --bench message`, 2 shared cores): for the
+//! Measured (`cargo bench -p stegosim-api --bench message`, 2 shared cores): for the
 //! seed's 233-byte `balance_info`, `to_json` ~180 ns and `from_json` ~360 ns, against
 //! ~180 / ~400 ns for one plain derived struct read from bytes and ~210 / ~1300 ns through
 //! `serde_json::Value`. With `type` last (the buffered path) `from_json` takes ~1.1 µs.
