@@ -263,6 +263,8 @@ async fn load(
         );
         let mut iv = [0u8; 16];
         // Without OS randomness the IVs are still unique per connection (the counter).
+        #[allow(clippy::disallowed_methods)]
+        // a real run's frame IVs (the simulator derives its own from the seed)
         let _ = getrandom::fill(&mut iv);
         iv[0] ^= i as u8;
         let conn = WsConnection::new(ws, token, iv, clock.clone());

@@ -50,6 +50,7 @@ pub fn run(args: AccessArgs) -> Result<ExitCode> {
                 None => crate::cmd::node::default_data_dir()?,
             };
             let mut random = [0u8; 32];
+            #[allow(clippy::disallowed_methods)] // a new access key is a secret: OS randomness
             getrandom::fill(&mut random).map_err(|e| anyhow!("no OS randomness: {e}"))?;
             let path = dir.join("access.toml");
             let key = stegosim_server::access::add_key(

@@ -105,6 +105,8 @@ pub fn run(args: FrameArgs) -> Result<ExitCode> {
                 Some(hex) => parse_iv(&hex)?,
                 None => {
                     let mut iv = [0u8; 16];
+                    #[allow(clippy::disallowed_methods)]
+                    // a hand-made frame gets a fresh random IV unless --iv is given
                     getrandom::fill(&mut iv)
                         .map_err(|e| anyhow::anyhow!("no OS randomness for the IV: {e}"))?;
                     iv

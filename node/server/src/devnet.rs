@@ -108,6 +108,7 @@ fn fix_genesis(dir: &Path, chain: &mut ChainConfig, now_ns: u64) -> Result<(), S
 fn os_seed() -> Seed {
     let mut b = [0u8; 8];
     // Without OS randomness the node still runs; its draws are then only less surprising.
+    #[allow(clippy::disallowed_methods)] // the real node's seed: unpredictable on purpose
     let _ = getrandom::fill(&mut b);
     Seed(u64::from_le_bytes(b))
 }

@@ -28,6 +28,7 @@ pub fn load_or_create(dir: impl AsRef<Path>) -> Result<ApiToken, TokenError> {
         source,
     })?;
     let mut bytes = [0u8; TOKEN_BYTES];
+    #[allow(clippy::disallowed_methods)] // a new API token is a secret: OS randomness
     getrandom::fill(&mut bytes).map_err(|source| TokenError::Random {
         path: path.clone(),
         source: source.into(),
