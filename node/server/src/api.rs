@@ -33,7 +33,7 @@ use crate::clock::Clock;
 use crate::driver::{ConnSink, Connections, DriverInput};
 use crate::net::{NetListener, NetStream};
 use stegosim_api::frame::{FrameCodec, FrameError};
-use stegosim_api::message::{ErrorCode, Lagged, ServerKind, ServerMessage};
+use stegosim_api::message::{ErrorCode, Lagged, Request, ServerKind, ServerMessage};
 use stegosim_node::node::ConnId;
 
 /// Limits of the API server; every refusal names the limit.
@@ -141,6 +141,22 @@ enum Control {
     Close(CloseCode, String),
 }
 
+/// Whether the reading loop goes on after a frame.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Most messages the writer feeds before one flush.
+const WRITE_BATCH_MAX: usize = 512;
+
+/// How long the handler waits, after it closed, for the client's answer to its close frame.
+const CLOSE_HANDSHAKE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// One connection: the WebSocket handshake, the connection cap, then a reader (this task)
+/// and a writer task joined by channels; at the end the closing handshake and the
+/// deregistration from the node.
 async fn handle_connection<S: NetStream>(
     stream: S,
     peer: SocketAddr,
@@ -161,281 +177,347 @@ async fn handle_connection<S: NetStream>(
             "too many connections (limit {})",
             ctx.limits.connections_max
         );
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
-                code: CloseCode::Again,
-                reason: reason.into(),
-            })))
-            .await;
+        let _ = sink.send(close_message(CloseCode::Again, reason)).await;
         return Ok(());
     }
-    let conn: ConnId = ctx.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<ServerMessage>();
-    let (notif_tx, mut notif_rx) =
+    let (reply_tx, reply_rx) = mpsc::unbounded_channel::<ServerMessage>();
+    let (notif_tx, notif_rx) =
         mpsc::channel::<ServerMessage>(ctx.limits.notifications_queued_max.max(1));
-    let (control_tx, mut control_rx) = mpsc::unbounded_channel::<Control>();
+    let (control_tx, control_rx) = mpsc::unbounded_channel::<Control>();
     let dropped = Arc::new(AtomicU64::new(0));
-    let in_flight = Arc::new(Semaphore::new(ctx.limits.in_flight_max.max(1)));
     // The key is found from the first frame; the writer learns it through this cell.
     let codec_cell: Arc<std::sync::OnceLock<FrameCodec>> = Arc::new(std::sync::OnceLock::new());
+    let writer = tokio::spawn(write_loop(
+        sink,
+        WriterInputs {
+            replies: reply_rx,
+            notifications: notif_rx,
+            control: control_rx,
+        },
+        codec_cell.clone(),
+        dropped.clone(),
+    ));
 
-    // Writer: responses first (biased), then notifications, then control; feed, flush once.
-    let writer = {
-        let codec_cell = codec_cell.clone();
-        let dropped = dropped.clone();
-        tokio::spawn(async move {
-            let mut iv_rng = {
-                let mut seed = [0u8; 32];
-                #[allow(clippy::disallowed_methods)] // the server's frame IVs on a real connection
-                let _ = getrandom::fill(&mut seed);
-                rand_chacha::ChaCha12Rng::from_seed(seed)
-            };
-            let (mut json, mut text) = (Vec::new(), String::new());
-            let mut encode = |msg: &ServerMessage, codec: &FrameCodec| -> Message {
-                let mut iv = [0u8; 16];
-                iv_rng.fill_bytes(&mut iv);
-                text.clear();
-                codec.encode_server_message(msg, iv, &mut json, &mut text);
-                Message::text(text.clone())
-            };
-            loop {
-                let first = tokio::select! {
-                    biased;
-                    m = reply_rx.recv() => match m { Some(m) => Ok(m), None => break },
-                    c = control_rx.recv() => match c { Some(c) => Err(c), None => break },
-                    m = notif_rx.recv() => match m { Some(m) => Ok(m), None => break },
-                };
-                let Some(codec) = codec_cell.get() else {
-                    // No key yet: only a control message can come (a close).
-                    if let Err(Control::Close(code, reason)) = first {
-                        let _ = sink
-                            .send(Message::Close(Some(CloseFrame {
-                                code,
-                                reason: reason.into(),
-                            })))
-                            .await;
-                    }
-                    break;
-                };
-                let mut batch: Vec<Result<ServerMessage, Control>> = vec![first];
-                while batch.len() < 512 {
-                    if let Ok(m) = reply_rx.try_recv() {
-                        batch.push(Ok(m));
-                    } else if let Ok(m) = notif_rx.try_recv() {
-                        batch.push(Ok(m));
-                    } else {
-                        break;
-                    }
-                }
-                let lagged = dropped.swap(0, Ordering::Relaxed);
-                if lagged > 0 {
-                    let msg = ServerMessage::new(ServerKind::Lagged(Lagged { dropped: lagged }));
+    let mut reader = Reader {
+        conn: ctx.next_conn.fetch_add(1, Ordering::Relaxed),
+        in_flight: Arc::new(Semaphore::new(ctx.limits.in_flight_max.max(1))),
+        ctx,
+        peer,
+        strikes: 0,
+        key_index: None,
+        plaintext: Vec::new(),
+        reply_tx,
+        notif_tx,
+        control_tx,
+        dropped,
+        codec_cell,
+        registered: false,
+    };
+    while let Some(frame) = stream.next().await {
+        let flow = match frame {
+            Ok(frame) => reader.on_frame(frame).await,
+            Err(e) => {
+                // Oversized messages and protocol errors end the connection with a reason.
+                reader.close(CloseCode::Size, e.to_string().chars().take(120).collect());
+                Flow::Stop
+            }
+        };
+        if flow == Flow::Stop {
+            break;
+        }
+    }
+    // Complete the closing handshake: keep reading (and ignoring) until the client answers our
+    // close frame or hangs up, so the close frame and its reason are not lost to a reset.
+    let _ = tokio::time::timeout(CLOSE_HANDSHAKE_WAIT, async {
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await;
+    reader.finish();
+    let _ = writer.await;
+    Ok(())
+}
+
+/// A close frame with its code and reason.
+fn close_message(code: CloseCode, reason: String) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// What the writer task reads: responses (never dropped), notifications (bounded) and
+/// control messages.
+struct WriterInputs {
+    replies: mpsc::UnboundedReceiver<ServerMessage>,
+    notifications: mpsc::Receiver<ServerMessage>,
+    control: mpsc::UnboundedReceiver<Control>,
+}
+
+/// The writer task: responses first (biased), then control, then notifications; it feeds
+/// up to [`WRITE_BATCH_MAX`] frames and flushes once, and announces dropped notifications
+/// with one `lagged` before the batch.
+async fn write_loop<W>(
+    mut sink: W,
+    mut inputs: WriterInputs,
+    codec_cell: Arc<std::sync::OnceLock<FrameCodec>>,
+    dropped: Arc<AtomicU64>,
+) where
+    W: futures_util::Sink<Message> + Unpin,
+{
+    let mut iv_rng = {
+        let mut seed = [0u8; 32];
+        #[allow(clippy::disallowed_methods)] // the server's frame IVs on a real connection
+        let _ = getrandom::fill(&mut seed);
+        rand_chacha::ChaCha12Rng::from_seed(seed)
+    };
+    let (mut json, mut text) = (Vec::new(), String::new());
+    let mut encode = |msg: &ServerMessage, codec: &FrameCodec| -> Message {
+        let mut iv = [0u8; 16];
+        iv_rng.fill_bytes(&mut iv);
+        text.clear();
+        codec.encode_server_message(msg, iv, &mut json, &mut text);
+        Message::text(text.clone())
+    };
+    loop {
+        let first = tokio::select! {
+            biased;
+            m = inputs.replies.recv() => match m { Some(m) => Ok(m), None => break },
+            c = inputs.control.recv() => match c { Some(c) => Err(c), None => break },
+            m = inputs.notifications.recv() => match m { Some(m) => Ok(m), None => break },
+        };
+        let Some(codec) = codec_cell.get() else {
+            // No key yet: only a control message can come (a close).
+            if let Err(Control::Close(code, reason)) = first {
+                let _ = sink.send(close_message(code, reason)).await;
+            }
+            break;
+        };
+        let mut batch: Vec<Result<ServerMessage, Control>> = vec![first];
+        while batch.len() < WRITE_BATCH_MAX {
+            if let Ok(m) = inputs.replies.try_recv() {
+                batch.push(Ok(m));
+            } else if let Ok(m) = inputs.notifications.try_recv() {
+                batch.push(Ok(m));
+            } else {
+                break;
+            }
+        }
+        let lagged = dropped.swap(0, Ordering::Relaxed);
+        if lagged > 0 {
+            let msg = ServerMessage::new(ServerKind::Lagged(Lagged { dropped: lagged }));
+            if sink.feed(encode(&msg, codec)).await.is_err() {
+                return;
+            }
+        }
+        for item in batch {
+            match item {
+                Ok(msg) => {
                     if sink.feed(encode(&msg, codec)).await.is_err() {
                         return;
                     }
                 }
-                for item in batch {
-                    match item {
-                        Ok(msg) => {
-                            if sink.feed(encode(&msg, codec)).await.is_err() {
-                                return;
-                            }
-                        }
-                        Err(Control::Close(code, reason)) => {
-                            let _ = sink
-                                .send(Message::Close(Some(CloseFrame {
-                                    code,
-                                    reason: reason.into(),
-                                })))
-                                .await;
-                            return;
-                        }
-                    }
-                }
-                if sink.flush().await.is_err() {
+                Err(Control::Close(code, reason)) => {
+                    let _ = sink.send(close_message(code, reason)).await;
                     return;
                 }
             }
-        })
-    };
-
-    let mut strikes = 0u32;
-    let mut key_index: Option<usize> = None;
-    let mut plaintext = Vec::new();
-    let strike = |strikes: &mut u32, why: &str| -> Option<Control> {
-        *strikes += 1;
-        tracing::debug!(%peer, conn, strikes = *strikes, why, "bad frame");
-        if *strikes >= ctx.limits.strikes_max {
-            Some(Control::Close(
-                CloseCode::Policy,
-                format!("too many bad frames ({}): last one {why}", *strikes),
-            ))
-        } else {
-            None
         }
-    };
-    let mut registered = false;
-    while let Some(frame) = stream.next().await {
-        let frame = match frame {
-            Ok(f) => f,
-            Err(e) => {
-                // Oversized messages and protocol errors end the connection with a reason.
-                let reason = e.to_string();
-                let _ = control_tx.send(Control::Close(
-                    CloseCode::Size,
-                    reason.chars().take(120).collect(),
-                ));
-                break;
-            }
-        };
+        if sink.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The reading side of one connection: finds the connection's key from its first frame,
+/// decodes requests, checks groups and rate limits, and forwards requests to the driver.
+struct Reader {
+    ctx: ApiContext,
+    /// This connection's id in the node's registry.
+    conn: ConnId,
+    /// For logs.
+    peer: SocketAddr,
+    /// Bad frames so far; at `strikes_max` the connection is closed.
+    strikes: u32,
+    /// The key the first good frame decrypted under (index in `ctx.access.keys`).
+    key_index: Option<usize>,
+    /// Reused decryption buffer.
+    plaintext: Vec<u8>,
+    reply_tx: mpsc::UnboundedSender<ServerMessage>,
+    notif_tx: mpsc::Sender<ServerMessage>,
+    control_tx: mpsc::UnboundedSender<Control>,
+    /// Notifications dropped since the last `lagged`.
+    dropped: Arc<AtomicU64>,
+    /// Requests being handled at once; beyond, reading waits.
+    in_flight: Arc<Semaphore>,
+    /// The connection's codec, once its key is known (shared with the writer).
+    codec_cell: Arc<std::sync::OnceLock<FrameCodec>>,
+    /// Whether the connection is in the node's registry (it gets notifications).
+    registered: bool,
+}
+
+impl Reader {
+    async fn on_frame(&mut self, frame: Message) -> Flow {
         match frame {
-            Message::Text(text) => {
-                if key_index.is_none() {
-                    // Find the key: the one whose codec decrypts this frame to a JSON object.
-                    for (i, k) in ctx.access.keys.iter().enumerate() {
-                        let codec = FrameCodec::new(&k.frame_key)
-                            .with_frame_bytes_max(ctx.limits.frame_bytes_max);
-                        if codec.decode_json_object(text.as_bytes()).is_ok() {
-                            key_index = Some(i);
-                            let _ = codec_cell.set(codec);
-                            break;
-                        }
-                    }
-                    match key_index {
-                        Some(i) => {
-                            let wallet = ctx.access.keys[i].groups.contains(&Group::Wallet);
-                            let sink = ConnSink {
-                                replies: reply_tx.clone(),
-                                notifications: notif_tx.clone(),
-                                dropped: dropped.clone(),
-                                wallet,
-                            };
-                            ctx.conns
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .insert(conn, sink);
-                            registered = true;
-                        }
-                        None => {
-                            if let Some(close) = strike(
-                                &mut strikes,
-                                "does not decrypt to a JSON object with any accepted key",
-                            ) {
-                                let _ = control_tx.send(close);
-                                break;
-                            }
-                            continue;
-                        }
-                    }
-                }
-                let Some(codec) = codec_cell.get() else {
-                    continue;
-                };
-                let key = &ctx.access.keys[key_index.unwrap_or(0)];
-                match codec.decode_request(text.as_bytes(), &mut plaintext) {
-                    Ok(req) => {
-                        let group = Group::of(&req.kind);
-                        if !key.groups.contains(&group) {
-                            let mut m = ServerMessage::error(
-                                req.id,
-                                ErrorCode::Forbidden,
-                                format!(
-                                    "key {:?} may not use `{}` (group {})",
-                                    key.name,
-                                    req.type_name(),
-                                    group.name()
-                                ),
-                            );
-                            m.account_id = req.account_id;
-                            let _ = reply_tx.send(m);
-                            continue;
-                        }
-                        // Keys without a rate limit skip the bucket's lock: every
-                        // connection of a key shares it, so it would be a point of contention.
-                        let limited = key.rate_limit.is_some();
-                        let mut guard = if limited {
-                            Some(ctx.buckets[key_index.unwrap_or(0)].lock().await)
-                        } else {
-                            None
-                        };
-                        if let Some(bucket) = guard.as_mut().and_then(|g| g.as_mut()) {
-                            if let Err(wait) = bucket.take(ctx.clock.now_ns()) {
-                                let mut m = ServerMessage::error(
-                                    req.id,
-                                    ErrorCode::RateLimited,
-                                    format!(
-                                        "rate limit of key {:?} exceeded ({}); retry after {} ms",
-                                        key.name,
-                                        key.rate_limit.map(|r| r.to_string()).unwrap_or_default(),
-                                        wait.as_millis().max(1)
-                                    ),
-                                );
-                                m.account_id = req.account_id;
-                                let _ = reply_tx.send(m);
-                                continue;
-                            }
-                        }
-                        drop(guard);
-                        // Wait for a slot: requests beyond the limit wait, they are not refused.
-                        let permit = in_flight.clone().acquire_owned().await.ok();
-                        if ctx
-                            .driver
-                            .send(DriverInput::Request { conn, req, permit })
-                            .is_err()
-                        {
-                            let _ = control_tx.send(Control::Close(
-                                CloseCode::Away,
-                                "the node is shutting down".into(),
-                            ));
-                            break;
-                        }
-                    }
-                    Err(FrameError::Message(e)) => {
-                        let _ = reply_tx.send(e.reply());
-                    }
-                    Err(e) => {
-                        if let Some(close) = strike(&mut strikes, &e.to_string()) {
-                            let _ = control_tx.send(close);
-                            break;
-                        }
-                    }
-                }
-            }
+            Message::Text(text) => self.on_text(text.as_bytes()).await,
             Message::Binary(_) => {
-                if codec_cell.get().is_some() {
-                    let _ = reply_tx.send(ServerMessage::error(
+                if self.codec_cell.get().is_some() {
+                    let _ = self.reply_tx.send(ServerMessage::error(
                         0,
                         ErrorCode::BinaryFrame,
                         "binary frames are not supported: send text frames (base64 of IV and ciphertext)",
                     ));
                 }
-                let _ = control_tx.send(Control::Close(
+                self.close(
                     CloseCode::Unsupported,
                     "binary frames are not supported".into(),
-                ));
-                break;
+                );
+                Flow::Stop
             }
-            Message::Close(_) => break,
+            Message::Close(_) => Flow::Stop,
             // tungstenite answers pings itself; pongs and raw frames need nothing.
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Flow::Continue,
         }
     }
-    // Complete the closing handshake: keep reading (and ignoring) until the client answers our
-    // close frame or hangs up, so the close frame and its reason are not lost to a reset.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
-        while let Some(Ok(_)) = stream.next().await {}
-    })
-    .await;
-    if registered {
+
+    async fn on_text(&mut self, text: &[u8]) -> Flow {
+        if self.key_index.is_none() && !self.identify(text) {
+            return self.strike("does not decrypt to a JSON object with any accepted key");
+        }
+        let Some(codec) = self.codec_cell.get() else {
+            return Flow::Continue;
+        };
+        match codec.decode_request(text, &mut self.plaintext) {
+            Ok(req) => self.on_request(req).await,
+            Err(FrameError::Message(e)) => {
+                let _ = self.reply_tx.send(e.reply());
+                Flow::Continue
+            }
+            Err(e) => self.strike(&e.to_string()),
+        }
+    }
+
+    /// Finds the key whose codec decrypts `text` to a JSON object and registers the
+    /// connection with the node; false when no key does.
+    fn identify(&mut self, text: &[u8]) -> bool {
+        let ctx = &self.ctx;
+        let found = ctx.access.keys.iter().position(|k| {
+            let codec =
+                FrameCodec::new(&k.frame_key).with_frame_bytes_max(ctx.limits.frame_bytes_max);
+            codec.decode_json_object(text).is_ok() && {
+                let _ = self.codec_cell.set(codec);
+                true
+            }
+        });
+        let Some(i) = found else {
+            return false;
+        };
+        self.key_index = Some(i);
+        let sink = ConnSink {
+            replies: self.reply_tx.clone(),
+            notifications: self.notif_tx.clone(),
+            dropped: self.dropped.clone(),
+            wallet: ctx.access.keys[i].groups.contains(&Group::Wallet),
+        };
         ctx.conns
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&conn);
-        let _ = ctx.driver.send(DriverInput::Closed(conn));
+            .insert(self.conn, sink);
+        self.registered = true;
+        true
     }
-    drop(reply_tx);
-    drop(notif_tx);
-    drop(control_tx);
-    let _ = writer.await;
-    Ok(())
+
+    /// A decoded request: refused (forbidden, rate limited) with an error reply, or
+    /// forwarded to the driver once an in-flight slot is free.
+    async fn on_request(&mut self, req: Request) -> Flow {
+        if let Err(mut refusal) = self.admit(&req).await {
+            refusal.account_id = req.account_id;
+            let _ = self.reply_tx.send(refusal);
+            return Flow::Continue;
+        }
+        // Wait for a slot: requests beyond the limit wait, they are not refused.
+        let permit = self.in_flight.clone().acquire_owned().await.ok();
+        let input = DriverInput::Request {
+            conn: self.conn,
+            req,
+            permit,
+        };
+        if self.ctx.driver.send(input).is_err() {
+            self.close(CloseCode::Away, "the node is shutting down".into());
+            return Flow::Stop;
+        }
+        Flow::Continue
+    }
+
+    /// Whether the connection's key may send `req` now: its group, then its rate limit.
+    async fn admit(&self, req: &Request) -> Result<(), ServerMessage> {
+        let index = self.key_index.unwrap_or(0);
+        let key = &self.ctx.access.keys[index];
+        let group = Group::of(&req.kind);
+        if !key.groups.contains(&group) {
+            return Err(ServerMessage::error(
+                req.id,
+                ErrorCode::Forbidden,
+                format!(
+                    "key {:?} may not use `{}` (group {})",
+                    key.name,
+                    req.type_name(),
+                    group.name()
+                ),
+            ));
+        }
+        // Keys without a rate limit skip the bucket's lock: every connection of a key shares
+        // it, so it would be a point of contention.
+        if key.rate_limit.is_none() {
+            return Ok(());
+        }
+        let mut guard = self.ctx.buckets[index].lock().await;
+        let Some(bucket) = guard.as_mut() else {
+            return Ok(());
+        };
+        bucket.take(self.ctx.clock.now_ns()).map_err(|wait| {
+            ServerMessage::error(
+                req.id,
+                ErrorCode::RateLimited,
+                format!(
+                    "rate limit of key {:?} exceeded ({}); retry after {} ms",
+                    key.name,
+                    key.rate_limit.map(|r| r.to_string()).unwrap_or_default(),
+                    wait.as_millis().max(1)
+                ),
+            )
+        })
+    }
+
+    /// Counts a bad frame; at `strikes_max` closes the connection with a reason.
+    fn strike(&mut self, why: &str) -> Flow {
+        self.strikes += 1;
+        let (peer, conn, strikes) = (self.peer, self.conn, self.strikes);
+        tracing::debug!(%peer, conn, strikes, why, "bad frame");
+        if strikes < self.ctx.limits.strikes_max {
+            return Flow::Continue;
+        }
+        self.close(
+            CloseCode::Policy,
+            format!("too many bad frames ({strikes}): last one {why}"),
+        );
+        Flow::Stop
+    }
+
+    /// Asks the writer to send a close frame and stop.
+    fn close(&self, code: CloseCode, reason: String) {
+        let _ = self.control_tx.send(Control::Close(code, reason));
+    }
+
+    /// Leaves the node's registry (the driver forgets the connection's subscriptions) and
+    /// drops the channels, so the writer drains what is queued and ends.
+    fn finish(self) {
+        if self.registered {
+            self.ctx
+                .conns
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&self.conn);
+            let _ = self.ctx.driver.send(DriverInput::Closed(self.conn));
+        }
+    }
 }
