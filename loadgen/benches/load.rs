@@ -50,40 +50,6 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// A tuned echo server: every text frame back as it came, feeding everything that is ready
-/// and flushing once per batch.
-async fn batching_echo_server(listener: TcpListener) {
-    loop {
-        let Ok((s, _)) = listener.accept().await else {
-            return;
-        };
-        let _ = s.set_nodelay(true);
-        tokio::spawn(async move {
-            let Ok(ws) = tokio_tungstenite::accept_async(s).await else {
-                return;
-            };
-            let (mut tx, mut rx) = ws.split();
-            while let Some(Ok(m)) = rx.next().await {
-                if !m.is_text() {
-                    continue;
-                }
-                if tx.feed(m).await.is_err() {
-                    return;
-                }
-                // Everything already received goes out in the same flush.
-                while let Some(Some(Ok(m))) = futures_util::FutureExt::now_or_never(rx.next()) {
-                    if m.is_text() && tx.feed(m).await.is_err() {
-                        return;
-                    }
-                }
-                if tx.flush().await.is_err() {
-                    return;
-                }
-            }
-        });
-    }
-}
-
 /// The bare echo: plain text messages, `conns` x `in_flight` in flight, for `seconds`.
 /// Returns round trips per second.
 async fn bare_echo(addr: SocketAddr, conns: u64, in_flight: u64, seconds: u64) -> f64 {
@@ -390,7 +356,7 @@ fn main() {
         rt.block_on(async move {
             let l = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
             if batching {
-                batching_echo_server(l).await;
+                stegosim_server::echo::serve_batching(l).await;
             } else {
                 stegosim_server::echo::serve(l).await;
             }
@@ -441,7 +407,7 @@ fn main() {
             server.abort();
             let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let tuned_addr = l.local_addr().unwrap();
-            let server = tokio::spawn(batching_echo_server(l));
+            let server = tokio::spawn(stegosim_server::echo::serve_batching(l));
             tuned = bare_echo(tuned_addr, conns, in_flight * 4, seconds).await;
             println!(
                 "tuned echo (batched flushes, plain text, no crypto): {conns} x {} in flight: {tuned:.0} round trips/s",
