@@ -14,8 +14,11 @@
 //!   and recovery phrases.
 //! - [`chain`]: blocks, the ledger of unspent outputs, the election and genesis.
 //! - [`mempool`]: valid transactions waiting for a block.
-//! - [`node`]: the composite sans-IO node (consensus, mempool, restaking); its docs state the
-//!   calling contract.
+//! - [`node`]: the composite sans-IO node; its type documents the calling contract. Its
+//!   child modules, quinn-proto style: the timer table; consensus (micro blocks, view change,
+//!   macro-block BFT, sync); [`node::api`], the node's answers to node-group API requests and
+//!   its notifications; the wallet's link to the node; Snowball's traffic between nodes;
+//!   restaking; the chain's blocks in the store.
 //! - [`invariants`]: checks that must hold after every step of any run (supply, no output
 //!   spent twice, agreement on macro blocks, finality), for tests and the simulator.
 //! - [`snowball`]: one participant's side of a Snowball round (DC-net mixing and a joint
@@ -23,7 +26,6 @@
 //! - [`storage`]: the key-value store interface and the in-memory store (the on-disk one
 //!   is the server's).
 //! - [`config`]: chain parameters (presets `dev`, `testnet`), one documented field each.
-//! - [`node_api`]: the node's answers to node-group API requests.
 //! - [`wallet`]: accounts with sealed keys, balances, payments, stakes and history; a part of
 //!   the [`node`] that the node lends its chain, mempool view and store for each call.
 
@@ -36,7 +38,6 @@ pub mod crypto;
 pub mod invariants;
 pub mod mempool;
 pub mod node;
-pub mod node_api;
 pub mod snowball;
 pub mod storage;
 pub mod wallet;

@@ -259,7 +259,7 @@ impl Node {
 
     /// When the Snowball part wants to be woken: the pool's check (while someone waits) or
     /// the earliest phase deadline.
-    pub(super) fn snowball_poll_timeout(&self) -> Option<(u64, SnowballTimer)> {
+    pub(super) fn snowball_deadline(&self) -> Option<(u64, SnowballTimer)> {
         let pool = self
             .snowball
             .pool
