@@ -25,6 +25,7 @@ use crate::crypto::{Hash, Network, PublicKey, Rvalue};
 /// Version number of block bodies in the API.
 pub const BLOCK_VERSION: u64 = 1;
 
+/// A network key as the API shows it: lower hex, like a hash.
 fn hex_key(k: &PublicKey) -> String {
     Hash(*k.as_bytes()).to_string()
 }
@@ -360,6 +361,7 @@ impl Node {
         })
     }
 
+    /// An answer or notification for connection `conn`.
     fn push_reply(&mut self, conn: ConnId, msg: ServerMessage) {
         self.outputs.push_back(Output::Reply { conn, msg });
     }

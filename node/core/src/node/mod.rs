@@ -377,6 +377,8 @@ impl Node {
 
     // ----- inputs --------------------------------------------------------------------------
 
+    /// What a transaction is checked against: the current epoch, and now but never before
+    /// the tip (a driver may lag behind a block's timestamp).
     fn tx_context(&self) -> TxContext {
         TxContext {
             epoch: self.chain.epoch(),
@@ -502,6 +504,8 @@ impl Node {
 
     // ----- helpers -------------------------------------------------------------------------
 
+    /// Takes the driver's time; it must not go backwards (debug builds check), and the node's
+    /// clock never does.
     fn set_now(&mut self, now_ns: u64) {
         debug_assert!(
             now_ns >= self.now_ns,
@@ -512,10 +516,12 @@ impl Node {
         self.now_ns = self.now_ns.max(now_ns);
     }
 
+    /// An event, for traces, tests and the invariant checker.
     fn emit(&mut self, e: Event) {
         self.outputs.push_back(Output::Event(e));
     }
 
+    /// A message to peers; shared (`Arc`) so that a broadcast is not copied per peer.
     fn send(&mut self, to: Dest, msg: PeerMessage) {
         self.outputs.push_back(Output::Send {
             to,
@@ -523,6 +529,7 @@ impl Node {
         });
     }
 
+    /// A transaction's new status: remembered, told to the wallet, and an event.
     fn set_status(&mut self, tx_hash: Hash, status: TxStatus) {
         self.tracked.insert(tx_hash, status.clone());
         self.wallet_hook(|w, ctx| w.on_tx_status(ctx, &tx_hash, &status));

@@ -210,6 +210,7 @@ impl Node {
         }
     }
 
+    /// Counts a prevote; it may pull this node into a later round or make it precommit.
     fn record_prevote(&mut self, v: MacroVote) {
         let key = (v.round, v.block_hash);
         let voter = v.validator;

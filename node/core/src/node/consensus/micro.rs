@@ -140,6 +140,8 @@ impl Node {
         Ok(b)
     }
 
+    /// This node leads the current height and view: it builds the block from the mempool,
+    /// applies it and relays it (with the view-change votes as proof in a later view).
     pub(in crate::node) fn produce_micro_block(&mut self) {
         let Some(key) = self.cfg.network_key.clone() else {
             return;
@@ -199,6 +201,8 @@ impl Node {
         }
     }
 
+    /// A micro block from peer `from`: the next one is applied; one from ahead makes this
+    /// node ask for what it misses; one for a height we filled goes through fork choice.
     pub(in crate::node) fn on_micro_block(&mut self, from: NodeId, b: &MicroBlock) {
         let epoch = self.chain.epoch();
         if b.epoch < epoch {

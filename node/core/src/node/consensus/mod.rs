@@ -107,11 +107,13 @@ impl Node {
         ))
     }
 
+    /// Whether this node holds a validator's network key of the current election.
     fn is_validator(&self) -> bool {
         self.network_pkey()
             .is_some_and(|pk| self.chain.election.is_validator(&pk))
     }
 
+    /// Signs `msg` with the network key; none for a node without one.
     fn sign(&self, msg: &Hash) -> Option<(PublicKey, Signature)> {
         let k = self.cfg.network_key.as_ref()?;
         Some((*k.public(), crate::crypto::sign(k.secret(), msg.as_bytes())))

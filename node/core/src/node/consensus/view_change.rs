@@ -6,6 +6,8 @@ use crate::chain::block::ViewChangeVote;
 use crate::node::{Dest, Event, Node, NodeId, PeerMessage};
 
 impl Node {
+    /// No block came in time at this height: vote for the next view, and wait another
+    /// timeout before voting again if the view does not move.
     pub(in crate::node) fn view_change_timeout(&mut self) {
         let Some(key) = self.cfg.network_key.clone() else {
             return;
@@ -42,6 +44,9 @@ impl Node {
         self.record_vote(vote);
     }
 
+    /// A view-change vote from peer `from`. A vote from another height or fork is a sign that
+    /// one of the two nodes misses blocks, so it triggers a sync either way; a valid vote for a
+    /// later view at our height is counted.
     pub(in crate::node) fn on_view_change_vote(&mut self, from: NodeId, v: &ViewChangeVote) {
         if v.epoch > self.chain.epoch()
             || (v.epoch == self.chain.epoch() && v.offset > self.chain.offset())
@@ -95,6 +100,8 @@ impl Node {
         self.record_vote(v.clone());
     }
 
+    /// Counts a vote; votes from more than 2/3 of the slots for a later view move this node
+    /// there.
     fn record_vote(&mut self, v: ViewChangeVote) {
         let view = v.view_change;
         let voter = v.validator;
