@@ -3,7 +3,7 @@
 //! [`Chain`] holds the final macro blocks, the current epoch's micro blocks with their undo
 //! records, the ledger and the current election. It validates and applies blocks and knows
 //! nothing of the network or of time beyond the timestamps in blocks: consensus (in
-//! `crate::consensus`) decides what to apply and when.
+//! `crate::node::consensus`) decides what to apply and when.
 
 pub mod block;
 pub mod election;

@@ -17,6 +17,26 @@ use serde::{Deserialize, Serialize};
 use crate::chain::memo::Memo;
 use crate::crypto::{EncryptedPayload, Hash, Hasher, PublicKey, Signature};
 
+/// Where a transaction is in the pipeline (mempool, micro block, macro block), or why it
+/// left it. It lives here, with the transaction and below both the node (which sets it as
+/// blocks come and go) and the wallet (which records it in its history), so that neither of
+/// the two has to import the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TxStatus {
+    /// Accepted into the mempool.
+    Accepted,
+    /// Refused by the mempool, with the reason.
+    Rejected { error: String, code: String },
+    /// In a micro block.
+    Prepared { epoch: u64, offset: u32 },
+    /// Its micro block was reverted; it is back in the mempool (or conflicted).
+    Rollback { epoch: u64, offset: u32 },
+    /// In a final macro block.
+    Committed { epoch: u64 },
+    /// Dropped because another transaction spent one of its inputs.
+    Conflicted { epoch: u64, offset: Option<u32> },
+}
+
 /// A payment to a recipient, with an encrypted payload only the recipient (or the holder of
 /// the payment's r-value) can read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

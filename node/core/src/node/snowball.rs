@@ -140,6 +140,39 @@ struct Running {
     held: BTreeMap<(PublicKey, u64), SnowballMessage>,
 }
 
+impl Running {
+    /// Numbers a broadcast of member `from` for each recipient in `to`: those on this node
+    /// (`me`) are queued on `local`; the others are returned as (node, member, sequence
+    /// number) for the caller to send.
+    fn route(
+        &mut self,
+        me: NodeId,
+        from: PublicKey,
+        to: Vec<PublicKey>,
+        msg: &SnowballMessage,
+        local: &mut VecDeque<LocalMessage>,
+    ) -> Vec<(NodeId, PublicKey, u64)> {
+        let mut sends = Vec::new();
+        for t in to {
+            let Some(&n) = self.members.get(&t) else {
+                continue;
+            };
+            let seq = self.send_seq.entry(t).or_insert(0);
+            let this = *seq;
+            *seq += 1;
+            if n == me {
+                local.push_back((from, t, self.round, this, msg.clone()));
+            } else {
+                sends.push((n, t, this));
+            }
+        }
+        sends
+    }
+}
+
+/// A round message between members on this node: (from, to, round, seq, message).
+type LocalMessage = (PublicKey, PublicKey, u64, u64, SnowballMessage);
+
 /// One `secure_payment` in progress.
 #[derive(Debug)]
 struct Session {
@@ -165,8 +198,8 @@ pub(crate) struct NodeSnowball {
     pool: Option<FacilitatorPool>,
     /// Secure payments in progress, by account key.
     sessions: BTreeMap<PublicKey, Session>,
-    /// Round messages between members on this node: (from, to, round, seq, message).
-    local: VecDeque<(PublicKey, PublicKey, u64, u64, SnowballMessage)>,
+    /// Round messages between members on this node.
+    local: VecDeque<LocalMessage>,
     /// Fault injection: stop the next participant that enters this phase.
     drop_at: Option<SnowballState>,
 }
@@ -259,7 +292,7 @@ impl Node {
 
     /// When the Snowball part wants to be woken: the pool's check (while someone waits) or
     /// the earliest phase deadline.
-    pub(super) fn snowball_poll_timeout(&self) -> Option<(u64, SnowballTimer)> {
+    pub(super) fn snowball_deadline(&self) -> Option<(u64, SnowballTimer)> {
         let pool = self
             .snowball
             .pool
@@ -340,6 +373,8 @@ impl Node {
         self.snowball_pump();
     }
 
+    /// Asks `facilitator` for a place for `account`: at once when this node facilitates, else
+    /// through every peer (nodes know each other by index, not by network key).
     fn snowball_join(&mut self, facilitator: PublicKey, account: PublicKey, inputs: Vec<InputRef>) {
         if self.network_pkey() == Some(facilitator) {
             self.snowball_pool_join(self.cfg.id, facilitator, account, inputs);
@@ -456,6 +491,8 @@ impl Node {
         }
     }
 
+    /// The facilitator refused `account`: its waiting session fails with the reason (a refusal
+    /// from a facilitator it no longer waits for is stale and ignored).
     fn snowball_refused(&mut self, facilitator: PublicKey, account: &PublicKey, reason: &str) {
         let waiting = self
             .snowball
@@ -614,22 +651,7 @@ impl Node {
             let round = r.round;
             match o {
                 SnowballOutput::Broadcast { to, msg } => {
-                    let mut sends = Vec::new();
-                    for t in to {
-                        let Some(&n) = r.members.get(&t) else {
-                            continue;
-                        };
-                        let seq = r.send_seq.entry(t).or_insert(0);
-                        let this = *seq;
-                        *seq += 1;
-                        if n == me {
-                            self.snowball
-                                .local
-                                .push_back((*k, t, round, this, msg.clone()));
-                        } else {
-                            sends.push((n, t, this));
-                        }
-                    }
+                    let sends = r.route(me, *k, to, &msg, &mut self.snowball.local);
                     for (n, t, seq) in sends {
                         self.send(
                             Dest::One(n),
@@ -732,6 +754,7 @@ impl Node {
         });
     }
 
+    /// A `snowball_status` notification for member `k`'s account, to every API connection.
     fn snowball_notify(
         &mut self,
         k: &PublicKey,

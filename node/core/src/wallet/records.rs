@@ -14,9 +14,8 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::chain::tx::{Output as TxOutput, Transaction};
+use crate::chain::tx::{Output as TxOutput, Transaction, TxStatus};
 use crate::crypto::{EncryptedSecret, Hash, PublicKey, Rvalue};
-use crate::node::TxStatus;
 
 /// Key of [`Meta`].
 pub(crate) const META: &[u8] = b"wallet/meta";

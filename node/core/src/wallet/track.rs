@@ -11,9 +11,8 @@ use crate::api::message::{
 use crate::chain::Chain;
 use crate::chain::block::{MacroBlock, MicroBlock};
 use crate::chain::ledger::TxError;
-use crate::chain::tx::{Output as TxOutput, Transaction};
+use crate::chain::tx::{Output as TxOutput, Transaction, TxStatus};
 use crate::crypto::{Hash, Network, PublicKey};
-use crate::node::TxStatus;
 use crate::storage::Store;
 
 use super::account::Account;

@@ -7,11 +7,12 @@
 //! ([`Node::connection_closed`]) so that it forgets its subscriptions.
 //!
 //! Node requests are answered here; wallet requests go to the wallet (`crate::wallet`, through
-//! `Node::wallet_request`), which answers them itself.
+//! the node's `wallet` module), which answers them itself.
 //!
 //! Conversions to API bodies: hashes are lower hex, network keys are hex (as the seed shows
 //! them), account keys and addresses are bech32 with the chain's prefix, timestamps RFC 3339.
 
+use super::{ConnId, Node, Output};
 use crate::api::message::{
     self as api, CertificateValid, ChainName, ElectionInfo, ErrorCode, EscrowInfo, EscrowStake,
     EscrowValidator, NodeStatus, Request, RequestKind, ServerKind, ServerMessage, SubscribedChain,
@@ -20,11 +21,11 @@ use crate::api::message::{
 use crate::chain::block::{MacroBlock, MicroBlock};
 use crate::chain::tx::{Output as TxOutput, PaymentPayload};
 use crate::crypto::{Hash, Network, PublicKey, Rvalue};
-use crate::node::{ConnId, Node, Output};
 
 /// Version number of block bodies in the API.
 pub const BLOCK_VERSION: u64 = 1;
 
+/// A network key as the API shows it: lower hex, like a hash.
 fn hex_key(k: &PublicKey) -> String {
     Hash(*k.as_bytes()).to_string()
 }
@@ -106,7 +107,14 @@ impl Node {
     /// [`Node::poll_output`] as [`Output::Reply`] to `conn` (now, or later for requests that
     /// wait on the network).
     pub fn handle_request(&mut self, now_ns: u64, conn: ConnId, req: Request) {
-        self.advance_time(now_ns);
+        self.set_now(now_ns);
+        self.dispatch_request(now_ns, conn, req);
+        self.rearm_timers();
+    }
+
+    /// Answers a node request; `subscribe_chain` answers with a replay, and wallet requests
+    /// go to the wallet.
+    fn dispatch_request(&mut self, now_ns: u64, conn: ConnId, req: Request) {
         let id = req.id;
         let reply = |kind: ServerKind| ServerMessage {
             id,
@@ -116,86 +124,21 @@ impl Node {
         let answer: Result<ServerMessage, (ErrorCode, String)> = match req.kind {
             RequestKind::StatusInfo => Ok(reply(ServerKind::StatusInfo(self.status()))),
             RequestKind::SubscribeStatus => {
-                self.subscribe_status(conn);
+                self.status_subs.insert(conn);
                 Ok(reply(ServerKind::SubscribedStatus(self.status())))
             }
             RequestKind::ChainName => Ok(reply(ServerKind::ChainName(ChainName {
                 name: self.chain().cfg.name.clone(),
             }))),
-            RequestKind::MacroBlockInfo(q) => {
-                if q.epoch < self.chain().epoch() {
-                    Ok(reply(ServerKind::MacroBlockInfo(macro_block_body(
-                        &self.chain().macros[q.epoch as usize],
-                        self.chain().cfg.slots_count,
-                    ))))
-                } else {
-                    Err((
-                        ErrorCode::NotFound,
-                        format!(
-                            "no macro block for epoch {}: the current epoch is {} and not final yet",
-                            q.epoch,
-                            self.chain().epoch()
-                        ),
-                    ))
-                }
-            }
-            RequestKind::MicroBlockInfo(q) => {
-                let c = self.chain();
-                if q.epoch != c.epoch() {
-                    Err((
-                        ErrorCode::NotFound,
-                        format!(
-                            "micro blocks are kept for the current epoch {} only, not {}",
-                            c.epoch(),
-                            q.epoch
-                        ),
-                    ))
-                } else if let Some(b) = c.micros.get(q.offset as usize) {
-                    Ok(reply(ServerKind::MicroBlockInfo(micro_block_body(b))))
-                } else {
-                    Err((
-                        ErrorCode::NotFound,
-                        format!(
-                            "no micro block at offset {} of epoch {}: the epoch has {}",
-                            q.offset,
-                            q.epoch,
-                            c.offset()
-                        ),
-                    ))
-                }
-            }
+            RequestKind::MacroBlockInfo(q) => self.macro_block_info(q.epoch).map(reply),
+            RequestKind::MicroBlockInfo(q) => self.micro_block_info(q.epoch, q.offset).map(reply),
             RequestKind::SubscribeChain(from) => {
-                let c = self.chain();
                 let first = reply(ServerKind::SubscribedChain(SubscribedChain {
-                    current_epoch: c.epoch(),
-                    current_offset: c.offset(),
+                    current_epoch: self.chain().epoch(),
+                    current_offset: self.chain().offset(),
                 }));
-                // Replay from (epoch, offset): final epochs as macro blocks, then the current
-                // epoch's micro blocks from the offset (from 0 when the start is an earlier
-                // epoch).
-                let mut replay = Vec::new();
-                for m in c.macros.iter().skip(from.epoch as usize) {
-                    replay.push(ServerMessage::new(ServerKind::MacroBlockCommitted(
-                        macro_block_body(m, c.cfg.slots_count),
-                    )));
-                }
-                let start = if from.epoch == c.epoch() {
-                    from.offset as usize
-                } else {
-                    0
-                };
-                if from.epoch <= c.epoch() {
-                    for b in c.micros.iter().skip(start) {
-                        replay.push(ServerMessage::new(ServerKind::MicroBlockPrepared(
-                            micro_block_body(b),
-                        )));
-                    }
-                }
                 self.push_reply(conn, first);
-                for m in replay {
-                    self.push_reply(conn, m);
-                }
-                self.subscribe_chain(conn);
+                self.subscribe_chain(conn, from.epoch, from.offset);
                 return;
             }
             RequestKind::PopMicroBlock => match self.pop_micro_block(now_ns) {
@@ -203,38 +146,9 @@ impl Node {
                 Err(e) => Err((ErrorCode::NothingToPop, e.to_string())),
             },
             RequestKind::EscrowInfo => Ok(reply(ServerKind::EscrowInfo(self.escrow()))),
-            RequestKind::ElectionInfo => {
-                let c = self.chain();
-                let view = self.view_change();
-                Ok(reply(ServerKind::ElectionInfo(ElectionInfo {
-                    epoch: c.epoch(),
-                    offset: c.offset(),
-                    view_change: view,
-                    slots_count: c.election.slots_count() as u64,
-                    current_leader: hex_key(&c.leader_at(view)),
-                    next_leader: Some(hex_key(&c.leader_at(view + 1))),
-                })))
-            }
-            RequestKind::EnableRestaking => {
-                if self.set_restaking(true) {
-                    Err((
-                        ErrorCode::RestakingUnchanged,
-                        "restaking is already enabled".into(),
-                    ))
-                } else {
-                    Ok(reply(ServerKind::RestakingEnabled))
-                }
-            }
-            RequestKind::DisableRestaking => {
-                if !self.set_restaking(false) {
-                    Err((
-                        ErrorCode::RestakingUnchanged,
-                        "restaking is already disabled".into(),
-                    ))
-                } else {
-                    Ok(reply(ServerKind::RestakingDisabled))
-                }
-            }
+            RequestKind::ElectionInfo => Ok(reply(ServerKind::ElectionInfo(self.election_info()))),
+            RequestKind::EnableRestaking => self.switch_restaking(true).map(reply),
+            RequestKind::DisableRestaking => self.switch_restaking(false).map(reply),
             RequestKind::ValidateCertificate(q) => self
                 .validate_certificate(&q)
                 .map(|v| reply(ServerKind::CertificateValid(v))),
@@ -252,6 +166,112 @@ impl Node {
             }
         };
         self.push_reply(conn, msg);
+    }
+
+    /// `macro_block_info`: final epochs only.
+    fn macro_block_info(&self, epoch: u64) -> Result<ServerKind, (ErrorCode, String)> {
+        let c = self.chain();
+        if epoch < c.epoch() {
+            Ok(ServerKind::MacroBlockInfo(macro_block_body(
+                &c.macros[epoch as usize],
+                c.cfg.slots_count,
+            )))
+        } else {
+            Err((
+                ErrorCode::NotFound,
+                format!(
+                    "no macro block for epoch {}: the current epoch is {} and not final yet",
+                    epoch,
+                    c.epoch()
+                ),
+            ))
+        }
+    }
+
+    /// `micro_block_info`: the current epoch's micro blocks only (the others are final).
+    fn micro_block_info(&self, epoch: u64, offset: u32) -> Result<ServerKind, (ErrorCode, String)> {
+        let c = self.chain();
+        if epoch != c.epoch() {
+            Err((
+                ErrorCode::NotFound,
+                format!(
+                    "micro blocks are kept for the current epoch {} only, not {}",
+                    c.epoch(),
+                    epoch
+                ),
+            ))
+        } else if let Some(b) = c.micros.get(offset as usize) {
+            Ok(ServerKind::MicroBlockInfo(micro_block_body(b)))
+        } else {
+            Err((
+                ErrorCode::NotFound,
+                format!(
+                    "no micro block at offset {} of epoch {}: the epoch has {}",
+                    offset,
+                    epoch,
+                    c.offset()
+                ),
+            ))
+        }
+    }
+
+    /// `subscribe_chain` from (`epoch`, `offset`): replays final epochs as macro blocks, then
+    /// the current epoch's micro blocks from the offset (from 0 when the start is an earlier
+    /// epoch), and subscribes `conn` to what comes next.
+    fn subscribe_chain(&mut self, conn: ConnId, epoch: u64, offset: u32) {
+        let c = self.chain();
+        let mut replay = Vec::new();
+        for m in c.macros.iter().skip(epoch as usize) {
+            replay.push(ServerMessage::new(ServerKind::MacroBlockCommitted(
+                macro_block_body(m, c.cfg.slots_count),
+            )));
+        }
+        let start = if epoch == c.epoch() {
+            offset as usize
+        } else {
+            0
+        };
+        if epoch <= c.epoch() {
+            for b in c.micros.iter().skip(start) {
+                replay.push(ServerMessage::new(ServerKind::MicroBlockPrepared(
+                    micro_block_body(b),
+                )));
+            }
+        }
+        for m in replay {
+            self.push_reply(conn, m);
+        }
+        self.chain_subs.insert(conn);
+    }
+
+    /// `election_info`: the current and the next view's leaders.
+    fn election_info(&self) -> ElectionInfo {
+        let c = self.chain();
+        let view = self.view_change();
+        ElectionInfo {
+            epoch: c.epoch(),
+            offset: c.offset(),
+            view_change: view,
+            slots_count: c.election.slots_count() as u64,
+            current_leader: hex_key(&c.leader_at(view)),
+            next_leader: Some(hex_key(&c.leader_at(view + 1))),
+        }
+    }
+
+    /// `enable_restaking` / `disable_restaking`: an error when the setting is already so.
+    fn switch_restaking(&mut self, enabled: bool) -> Result<ServerKind, (ErrorCode, String)> {
+        if self.set_restaking(enabled) == enabled {
+            let state = if enabled { "enabled" } else { "disabled" };
+            return Err((
+                ErrorCode::RestakingUnchanged,
+                format!("restaking is already {state}"),
+            ));
+        }
+        Ok(if enabled {
+            ServerKind::RestakingEnabled
+        } else {
+            ServerKind::RestakingDisabled
+        })
     }
 
     /// The escrow: every stake, grouped by validator.
@@ -341,7 +361,44 @@ impl Node {
         })
     }
 
+    /// An answer or notification for connection `conn`.
     fn push_reply(&mut self, conn: ConnId, msg: ServerMessage) {
-        self.push_output(Output::Reply { conn, msg });
+        self.outputs.push_back(Output::Reply { conn, msg });
+    }
+
+    /// An API connection closed: forget its subscriptions.
+    pub fn connection_closed(&mut self, conn: ConnId) {
+        self.status_subs.remove(&conn);
+        self.chain_subs.remove(&conn);
+    }
+
+    /// Sends a chain notification to every chain subscriber, then `status_changed` to every
+    /// status subscriber.
+    pub(super) fn notify_chain(&mut self, kind: Option<ServerKind>) {
+        if let Some(kind) = kind {
+            let subs: Vec<ConnId> = self.chain_subs.iter().copied().collect();
+            for conn in subs {
+                self.outputs.push_back(Output::Reply {
+                    conn,
+                    msg: ServerMessage::new(kind.clone()),
+                });
+            }
+        }
+        self.notify_status();
+    }
+
+    /// Sends `status_changed` to every status subscriber.
+    pub(super) fn notify_status(&mut self) {
+        if self.status_subs.is_empty() {
+            return;
+        }
+        let status = self.status();
+        let subs: Vec<ConnId> = self.status_subs.iter().copied().collect();
+        for conn in subs {
+            self.outputs.push_back(Output::Reply {
+                conn,
+                msg: ServerMessage::new(ServerKind::StatusChanged(status.clone())),
+            });
+        }
     }
 }
