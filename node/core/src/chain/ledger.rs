@@ -252,6 +252,30 @@ impl Ledger {
         created: &BTreeMap<Hash, Utxo>,
         check_sig: &dyn Fn(&[PublicKey], &Hash, &crate::crypto::Signature) -> bool,
     ) -> Result<(), TxError> {
+        Self::check_shape(tx, cfg)?;
+        let (keys, sum_in) = self.check_inputs(tx, ctx, claimed, created)?;
+        let (sum_out, min_fee) = self.check_outputs(tx, ctx, cfg, created)?;
+        if tx.fee < min_fee {
+            return Err(TxError::FeeTooLow {
+                fee: tx.fee,
+                min: min_fee,
+            });
+        }
+        if sum_in != sum_out.saturating_add(tx.fee) {
+            return Err(TxError::Unbalanced {
+                inputs: sum_in,
+                outputs: sum_out,
+                fee: tx.fee,
+            });
+        }
+        if !check_sig(&keys, &tx.hash(), &tx.signature) {
+            return Err(TxError::BadSignature);
+        }
+        Ok(())
+    }
+
+    /// Counts of inputs and outputs within the chain's limits (and not zero).
+    fn check_shape(tx: &Transaction, cfg: &ChainConfig) -> Result<(), TxError> {
         if tx.inputs.is_empty() {
             return Err(TxError::NoInputs);
         }
@@ -270,6 +294,19 @@ impl Ledger {
                 max: cfg.tx_outputs_max,
             });
         }
+        Ok(())
+    }
+
+    /// Every input exists (in the ledger or created earlier in the block), is named once,
+    /// is not claimed by another transaction, and is spendable now (unlocked; a stake no
+    /// longer active). Returns the keys that must sign and the inputs' sum.
+    fn check_inputs(
+        &self,
+        tx: &Transaction,
+        ctx: TxContext,
+        claimed: &BTreeMap<Hash, Hash>,
+        created: &BTreeMap<Hash, Utxo>,
+    ) -> Result<(Vec<PublicKey>, i64), TxError> {
         let mut keys = Vec::with_capacity(tx.inputs.len());
         let mut sum_in: i64 = 0;
         for (n, input) in tx.inputs.iter().enumerate() {
@@ -307,6 +344,18 @@ impl Ledger {
             sum_in = sum_in.saturating_add(utxo.output.amount());
             keys.push(Self::authorising_key(tx, utxo));
         }
+        Ok((keys, sum_in))
+    }
+
+    /// Every output has a positive amount, a stake the right epoch and more than its fee,
+    /// and a hash no unspent output has. Returns the outputs' sum and the minimum fee.
+    fn check_outputs(
+        &self,
+        tx: &Transaction,
+        ctx: TxContext,
+        cfg: &ChainConfig,
+        created: &BTreeMap<Hash, Utxo>,
+    ) -> Result<(i64, i64), TxError> {
         let mut sum_out: i64 = 0;
         let mut min_fee: i64 = 0;
         // The transaction keeps its outputs' hashes (computed once, with its own hash).
@@ -342,23 +391,7 @@ impl Ledger {
                 return Err(TxError::OutputExists(h));
             }
         }
-        if tx.fee < min_fee {
-            return Err(TxError::FeeTooLow {
-                fee: tx.fee,
-                min: min_fee,
-            });
-        }
-        if sum_in != sum_out.saturating_add(tx.fee) {
-            return Err(TxError::Unbalanced {
-                inputs: sum_in,
-                outputs: sum_out,
-                fee: tx.fee,
-            });
-        }
-        if !check_sig(&keys, &tx.hash(), &tx.signature) {
-            return Err(TxError::BadSignature);
-        }
-        Ok(())
+        Ok((sum_out, min_fee))
     }
 
     /// Applies a valid transaction (the caller validated it), recording what changed.

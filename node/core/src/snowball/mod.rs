@@ -541,129 +541,166 @@ impl Participant {
         self.accept(now_ns, from, msg);
     }
 
+    /// A message of the current attempt from member `from`, to the handler of its phase.
     fn accept(&mut self, now_ns: u64, from: PublicKey, msg: SnowballMessage) {
-        let n = self.members.len();
-        let p = self.peers.get_mut(&from).expect("members have peers");
         match msg {
             SnowballMessage::SessionKey {
                 session_key,
                 inputs,
                 ..
-            } => {
-                if p.session_key.is_some() {
-                    return;
-                }
-                if inputs.is_empty()
-                    || inputs.len() > INPUTS_PER_MEMBER_MAX
-                    || inputs.iter().any(|i| i.amount <= 0)
-                {
-                    self.exclude_and_restart(&[from], now_ns);
-                    return;
-                }
-                p.session_key = Some(session_key);
-                p.shared = Some(shared_secret(&self.session, &session_key));
-                p.inputs = inputs;
-                if self.all_keys() {
-                    self.send_reservation();
-                    // The others' reservations may be in already (a network that reorders
-                    // messages delivers them before the last session key).
-                    self.try_reservation(now_ns);
-                }
-            }
+            } => self.accept_session_key(now_ns, from, session_key, inputs),
             SnowballMessage::Reservation { try_no, bits, .. } => {
-                if try_no > self.try_no && try_no < RESERVATION_TRIES_MAX {
-                    // The sender saw a collision before we did: kept for that try.
-                    p.later_reservations.entry(try_no).or_insert(bits);
-                    return;
-                }
-                if try_no != self.try_no || p.reservation.is_some() {
-                    return;
-                }
-                if bits.len() != reservation_bits(n) / 8 {
-                    self.exclude_and_restart(&[from], now_ns);
-                    return;
-                }
-                p.reservation = Some(bits);
-                self.try_reservation(now_ns);
+                self.accept_reservation(now_ns, from, try_no, bits)
             }
             SnowballMessage::Commitment {
                 commitment, nonce, ..
-            } => {
-                if p.commitment.is_none() {
-                    p.commitment = Some((commitment, nonce));
-                    let early = p.early_matrix.take();
-                    self.try_cloaked(now_ns);
-                    if let Some(matrix) = early
-                        && !self.finished
-                    {
-                        let (round, attempt) = (self.round, self.attempt);
-                        self.accept(
-                            now_ns,
-                            from,
-                            SnowballMessage::CloakedVals {
-                                round,
-                                attempt,
-                                matrix,
-                            },
-                        );
-                    }
-                }
-            }
+            } => self.accept_commitment(now_ns, from, commitment, nonce),
             SnowballMessage::CloakedVals { matrix, .. } => {
-                if p.matrix.is_some() {
-                    return;
-                }
-                if p.commitment.is_none() {
-                    // Overtook the member's commitment: kept until it comes (or the phase's
-                    // deadline excludes the member).
-                    if p.early_matrix.is_none() {
-                        p.early_matrix = Some(matrix);
-                    }
-                    return;
-                }
-                match p.commitment {
-                    Some((c, _)) if matrix.len() == n * SLOT_BYTES && matrix_hash(&matrix) == c => {
-                        p.matrix = Some(matrix);
-                        self.try_decode(now_ns);
-                    }
-                    // A matrix that does not match its commitment: the sender cheats.
-                    _ => self.exclude_and_restart(&[from], now_ns),
-                }
+                self.accept_cloaked(now_ns, from, matrix)
             }
             SnowballMessage::Signature { partial, .. } => {
-                if p.partial.is_some() {
-                    return;
-                }
-                let Some(signing) = &self.signing else {
-                    // Sent before we built the transaction: keep it.
-                    p.partial = Some(partial);
-                    return;
-                };
-                let key = PublicKey::sum(p.inputs.iter().map(|i| &i.owner));
-                let nonce = p.commitment.map(|c| c.1);
-                let ok = match (key, nonce) {
-                    (Some(k), Some(c)) => signing.verify_partial(&k, &c, &partial).is_ok(),
-                    _ => false,
-                };
-                if !ok {
-                    self.exclude_and_restart(&[from], now_ns);
-                    return;
-                }
-                p.partial = Some(partial);
-                self.try_combine();
+                self.accept_signature(now_ns, from, partial)
             }
             SnowballMessage::SessionSecret { secret, .. } => {
-                let valid = SecretKey::from_bytes(secret)
-                    .ok()
-                    .is_some_and(|s| Some(s.public_key()) == p.session_key);
-                if !valid {
-                    self.exclude_and_restart(&[from], now_ns);
-                    return;
-                }
-                p.secret = Some(secret);
-                self.try_blame(now_ns);
+                self.accept_secret(now_ns, from, secret)
             }
         }
+    }
+
+    /// The member's entry in the round; every sender reaching `accept` is a member.
+    fn peer_mut(&mut self, from: &PublicKey) -> &mut Peer {
+        self.peers.get_mut(from).expect("members have peers")
+    }
+
+    fn accept_session_key(
+        &mut self,
+        now_ns: u64,
+        from: PublicKey,
+        session_key: PublicKey,
+        inputs: Vec<InputRef>,
+    ) {
+        if self.peer_mut(&from).session_key.is_some() {
+            return;
+        }
+        if inputs.is_empty()
+            || inputs.len() > INPUTS_PER_MEMBER_MAX
+            || inputs.iter().any(|i| i.amount <= 0)
+        {
+            self.exclude_and_restart(&[from], now_ns);
+            return;
+        }
+        let shared = shared_secret(&self.session, &session_key);
+        let p = self.peer_mut(&from);
+        p.session_key = Some(session_key);
+        p.shared = Some(shared);
+        p.inputs = inputs;
+        if self.all_keys() {
+            self.send_reservation();
+            // The others' reservations may be in already (a network that reorders messages
+            // delivers them before the last session key).
+            self.try_reservation(now_ns);
+        }
+    }
+
+    fn accept_reservation(&mut self, now_ns: u64, from: PublicKey, try_no: u32, bits: Vec<u8>) {
+        let (current_try, n) = (self.try_no, self.members.len());
+        let p = self.peer_mut(&from);
+        if try_no > current_try && try_no < RESERVATION_TRIES_MAX {
+            // The sender saw a collision before we did: kept for that try.
+            p.later_reservations.entry(try_no).or_insert(bits);
+            return;
+        }
+        if try_no != current_try || p.reservation.is_some() {
+            return;
+        }
+        if bits.len() != reservation_bits(n) / 8 {
+            self.exclude_and_restart(&[from], now_ns);
+            return;
+        }
+        p.reservation = Some(bits);
+        self.try_reservation(now_ns);
+    }
+
+    fn accept_commitment(
+        &mut self,
+        now_ns: u64,
+        from: PublicKey,
+        commitment: Hash,
+        nonce: NonceCommitment,
+    ) {
+        let p = self.peer_mut(&from);
+        if p.commitment.is_some() {
+            return;
+        }
+        p.commitment = Some((commitment, nonce));
+        let early = p.early_matrix.take();
+        self.try_cloaked(now_ns);
+        if let Some(matrix) = early
+            && !self.finished
+        {
+            self.accept_cloaked(now_ns, from, matrix);
+        }
+    }
+
+    fn accept_cloaked(&mut self, now_ns: u64, from: PublicKey, matrix: Vec<u8>) {
+        let n = self.members.len();
+        let p = self.peer_mut(&from);
+        if p.matrix.is_some() {
+            return;
+        }
+        if p.commitment.is_none() {
+            // Overtook the member's commitment: kept until it comes (or the phase's deadline
+            // excludes the member).
+            if p.early_matrix.is_none() {
+                p.early_matrix = Some(matrix);
+            }
+            return;
+        }
+        match p.commitment {
+            Some((c, _)) if matrix.len() == n * SLOT_BYTES && matrix_hash(&matrix) == c => {
+                p.matrix = Some(matrix);
+                self.try_decode(now_ns);
+            }
+            // A matrix that does not match its commitment: the sender cheats.
+            _ => self.exclude_and_restart(&[from], now_ns),
+        }
+    }
+
+    fn accept_signature(&mut self, now_ns: u64, from: PublicKey, partial: PartialSignature) {
+        let p = self.peers.get_mut(&from).expect("members have peers");
+        if p.partial.is_some() {
+            return;
+        }
+        let Some(signing) = &self.signing else {
+            // Sent before we built the transaction: keep it.
+            p.partial = Some(partial);
+            return;
+        };
+        let key = PublicKey::sum(p.inputs.iter().map(|i| &i.owner));
+        let nonce = p.commitment.map(|c| c.1);
+        let ok = match (key, nonce) {
+            (Some(k), Some(c)) => signing.verify_partial(&k, &c, &partial).is_ok(),
+            _ => false,
+        };
+        if !ok {
+            self.exclude_and_restart(&[from], now_ns);
+            return;
+        }
+        p.partial = Some(partial);
+        self.try_combine();
+    }
+
+    fn accept_secret(&mut self, now_ns: u64, from: PublicKey, secret: [u8; 32]) {
+        let p = self.peer_mut(&from);
+        let valid = SecretKey::from_bytes(secret)
+            .ok()
+            .is_some_and(|s| Some(s.public_key()) == p.session_key);
+        if !valid {
+            self.exclude_and_restart(&[from], now_ns);
+            return;
+        }
+        p.secret = Some(secret);
+        self.try_blame(now_ns);
     }
 
     fn broadcast(&mut self, msg: SnowballMessage) {
