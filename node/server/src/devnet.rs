@@ -113,6 +113,27 @@ fn os_seed() -> Seed {
     Seed(u64::from_le_bytes(b))
 }
 
+/// One loopback listener per node for peer links, and their addresses.
+async fn bind_peer_listeners(n: u32) -> Result<(Vec<TcpListener>, Vec<SocketAddr>), String> {
+    let mut listeners = Vec::new();
+    let mut addrs = Vec::new();
+    for _ in 0..n {
+        let l = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("cannot bind a loopback port for peers: {e}"))?;
+        addrs.push(l.local_addr().map_err(|e| e.to_string())?);
+        listeners.push(l);
+    }
+    Ok((listeners, addrs))
+}
+
+/// Node `i`'s API address: the configured endpoint's port plus `i` (port 0 stays 0: the
+/// system picks a free port for every node).
+fn api_addr(endpoint: SocketAddr, i: u32) -> SocketAddr {
+    let offset = if endpoint.port() == 0 { 0 } else { i as u16 };
+    SocketAddr::new(endpoint.ip(), endpoint.port().saturating_add(offset))
+}
+
 /// Starts the network and returns once every API endpoint listens; the network runs until
 /// `shutdown` resolves, then every node's store is synced and the function returns.
 pub async fn run(
@@ -142,15 +163,7 @@ pub async fn run(
     let n = cfg.validators.max(1);
 
     // Peer listeners first, so every address is known before links connect.
-    let mut peer_listeners = Vec::new();
-    let mut peer_addrs = Vec::new();
-    for _ in 0..n {
-        let l = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| format!("cannot bind a loopback port for peers: {e}"))?;
-        peer_addrs.push(l.local_addr().map_err(|e| e.to_string())?);
-        peer_listeners.push(l);
-    }
+    let (peer_listeners, peer_addrs) = bind_peer_listeners(n).await?;
     let peers = Arc::new(TcpPeers::connect_all(&peer_addrs));
     let next_conn = Arc::new(AtomicU64::new(1));
     let mut drivers = Vec::new();
@@ -177,16 +190,7 @@ pub async fn run(
             clock.clone(),
         )));
         if i == 0 || cfg.api_endpoint_all {
-            let addr = SocketAddr::new(
-                cfg.api_endpoint.ip(),
-                cfg.api_endpoint
-                    .port()
-                    .saturating_add(if cfg.api_endpoint.port() == 0 {
-                        0
-                    } else {
-                        i as u16
-                    }),
-            );
+            let addr = api_addr(cfg.api_endpoint, i);
             let listener = TcpListener::bind(addr)
                 .await
                 .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
