@@ -4,7 +4,7 @@
 //! It depends on the documented result formats only (`sim/README.md`: `summary.json` and
 //! `trace.jsonl`; `loadgen/README.md`: `results.json`), never on the simulator's types, so
 //! results from another build or machine render the same way. Load results are read and
-//! merged with the load generator's own code (`stegosim_loadgen::results`), so a merged
+//! merged with the load generator's own code (`stegosim_formats::results`), so a merged
 //! report is exactly `stegosim load merge`'s result.
 //!
 //! # Modules
@@ -185,7 +185,7 @@ pub fn write_report_dir(run_dir: &Path, dir: &Path) -> Result<(PathBuf, PathBuf)
 /// Writes `DIR/report.html` and `DIR/report.md` for load results (what `stegosim load
 /// --report DIR` does at the end of a run).
 pub fn write_load_report_dir(
-    results: &stegosim_loadgen::results::Results,
+    results: &stegosim_formats::results::Results,
     source: Option<&Path>,
     dir: &Path,
 ) -> Result<(PathBuf, PathBuf), Error> {

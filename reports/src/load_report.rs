@@ -12,7 +12,7 @@
 
 use std::fmt::Write;
 
-use stegosim_loadgen::results::{ALL, Percentiles};
+use stegosim_formats::results::{ALL, Percentiles};
 
 use crate::Error;
 use crate::html::{STYLE, Tone, escape, figure, section, tone};
