@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;
+use stegosim_formats::duration::format_approx;
 use stegosim_formats::plan::{Plan, ScheduleConfig};
 use stegosim_formats::results::{Measured, Results, merge};
 
@@ -243,7 +244,7 @@ impl LoadRun {
             warn.push(format!(
                 "fell behind schedule: {} starts late (worst {})",
                 b.count,
-                fmt_ns(b.worst_ns)
+                format_approx(b.worst_ns as f64)
             ));
         }
         if let Some(n) = s.not_started.filter(|n| *n > 0) {
@@ -346,14 +347,4 @@ pub fn stage_order(name: &str) -> (usize, &str) {
         .position(|s| *s == stage)
         .unwrap_or(4);
     (rank, name)
-}
-
-/// Nanoseconds for people: `850ns`, `12.3µs`, `4.21ms`, `1.50s`.
-pub fn fmt_ns(ns: u64) -> String {
-    stegosim_formats::threshold::format_ns(ns as f64)
-}
-
-/// Nanoseconds as milliseconds with microsecond precision (tables: one unit per column).
-pub fn fmt_ms(ns: u64) -> String {
-    format!("{:.3}", ns as f64 / 1e6)
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
+use stegosim_formats::duration::{Unit, format_fixed};
 
 use crate::Error;
 
@@ -874,7 +875,7 @@ fn rest_detail(rest: &BTreeMap<String, Value>, skip: &[&str]) -> String {
         .join(" ")
 }
 
-/// Nanoseconds as seconds with millisecond precision, e.g. `12.345 s`.
+/// Nanoseconds as seconds with millisecond precision, e.g. `12.345 s` (the report's times).
 pub fn fmt_s(ns: u64) -> String {
-    format!("{:.3} s", ns as f64 / 1e9)
+    format!("{} s", format_fixed(ns, Unit::Seconds))
 }

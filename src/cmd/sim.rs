@@ -17,10 +17,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use stegosim_formats::duration::format as format_ns;
 use stegosim_sim::runner::{EngineKind, Outcome, Progress, RunOptions};
 use stegosim_sim::scenario::{self, Scenario};
 use stegosim_sim::sweep::{SeedRange, Shard};
-use stegosim_sim::time::format_ns;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
