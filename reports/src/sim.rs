@@ -11,154 +11,13 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 use stegosim_formats::duration::{Unit, format_fixed};
+pub use stegosim_formats::summary::{Check, Counts, DropCounts, Failure, Summary, TxCounts};
 
 use crate::Error;
 
 /// Trace lines read at most (a limit, so a huge trace cannot exhaust memory; the
 /// report says when it stopped early).
 pub const TRACE_LINES_MAX: usize = 20_000_000;
-
-/// `summary.json` of `stegosim run`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Summary {
-    /// Scenario name.
-    pub scenario: String,
-    /// The run's seed.
-    pub seed: u64,
-    /// Engine name (`des`).
-    #[serde(default)]
-    pub engine: String,
-    /// Whether every expectation and invariant held.
-    pub passed: bool,
-    /// BLAKE3 of the trace's bytes, hex.
-    pub trace_hash: String,
-    /// Virtual time covered.
-    pub duration_ns: u64,
-    /// The run's counts.
-    pub counts: Counts,
-    /// Expectations, in file order.
-    #[serde(default)]
-    pub expectations: Vec<Check>,
-    /// Invariant checks.
-    #[serde(default)]
-    pub invariants: Vec<Check>,
-    /// The first failure, if any.
-    #[serde(default)]
-    pub first_failure: Option<Failure>,
-    /// The command that reproduces the run.
-    #[serde(default)]
-    pub reproduce: String,
-    /// Version of the stegosim that ran it (absent in older summaries).
-    #[serde(default)]
-    pub stegosim_version: Option<String>,
-    /// When the run finished, RFC 3339 UTC, wall clock (absent in older summaries).
-    #[serde(default)]
-    pub finished_at: Option<String>,
-    /// Host name of the machine that ran it (absent in older summaries).
-    #[serde(default)]
-    pub host: Option<String>,
-}
-
-/// `counts` of `summary.json`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Counts {
-    /// Engine events.
-    pub events: u64,
-    /// Messages sent.
-    pub messages_sent: u64,
-    /// Messages delivered.
-    pub messages_delivered: u64,
-    /// Extra copies made by duplication.
-    pub messages_duplicated: u64,
-    /// Messages dropped, by reason.
-    pub messages_dropped: DropCounts,
-    /// Highest epoch with a committed macro block.
-    pub epochs: u64,
-    /// Distinct micro blocks prepared.
-    pub micro_blocks: u64,
-    /// Micro blocks reverted, summed over nodes.
-    pub micro_blocks_reverted: u64,
-    /// View changes, summed over nodes.
-    pub view_changes: u64,
-    /// Restakes, summed over nodes.
-    pub restakes: u64,
-    /// Faults applied.
-    pub faults: u64,
-    /// Timer stalls.
-    pub timer_stalls: u64,
-    /// The scenario's payments by final status.
-    pub transactions: TxCounts,
-    /// Lines in the trace.
-    pub trace_lines: u64,
-}
-
-/// Dropped messages by reason.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct DropCounts {
-    /// Lost to the loss model.
-    pub loss: u64,
-    /// Cut by a partition.
-    pub partition: u64,
-    /// Sent to a node that is down.
-    pub down: u64,
-    /// Queue overflow.
-    pub overflow: u64,
-}
-
-/// Payments by final status.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct TxCounts {
-    /// Submitted.
-    pub submitted: u64,
-    /// Committed.
-    pub committed: u64,
-    /// Rejected.
-    pub rejected: u64,
-    /// Conflicted.
-    pub conflicted: u64,
-    /// Still pending at the end.
-    pub pending: u64,
-    /// Not submitted: no free funds.
-    pub skipped_no_funds: u64,
-}
-
-/// One expectation or invariant result.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Check {
-    /// Name.
-    pub name: String,
-    /// Line in the scenario file.
-    #[serde(default)]
-    pub line: Option<usize>,
-    /// Whether it held.
-    pub held: bool,
-    /// When it was decided.
-    #[serde(default)]
-    pub t_ns: u64,
-    /// What was seen.
-    #[serde(default)]
-    pub detail: String,
-}
-
-/// The first failure of a run.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Failure {
-    /// When.
-    pub t_ns: u64,
-    /// `expectation` or `invariant`.
-    pub kind: String,
-    /// Name.
-    pub name: String,
-    /// What was seen.
-    #[serde(default)]
-    pub detail: String,
-    /// Line in the scenario file.
-    #[serde(default)]
-    pub line: Option<usize>,
-}
 
 /// One trace line, with the fields the report reads.
 #[derive(Debug, Deserialize)]
@@ -381,7 +240,7 @@ impl SimRun {
             path: summary_path.clone(),
             source: e,
         })?;
-        let summary: Summary = serde_json::from_str(&text).map_err(|e| Error::Format {
+        let summary = Summary::from_json(&text).map_err(|e| Error::Format {
             path: summary_path.clone(),
             line: e.line(),
             message: e.to_string(),

@@ -13,6 +13,8 @@
 //! - [`results`]: load results (`results.json` of `stegosim load`): the types, the HDR
 //!   histogram encoding, and the exact merge of several runs.
 //! - [`threshold`]: pass/fail criteria on load results: their grammar and their evaluation.
+//! - [`summary`]: `summary.json` of a simulation run (`stegosim run`): counts, checks, the
+//!   first failure, where and when it ran.
 //! - [`plan`]: what a load profile's schedule keys mean: the workload models (k6's names) as
 //!   schedules, and the profile's schedule keys ([`plan::ScheduleConfig`]), so a results
 //!   file's configuration says when each request was due.
@@ -20,4 +22,5 @@
 pub mod duration;
 pub mod plan;
 pub mod results;
+pub mod summary;
 pub mod threshold;
