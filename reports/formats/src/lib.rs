@@ -13,14 +13,19 @@
 //! - [`results`]: load results (`results.json` of `stegosim load`): the types, the HDR
 //!   histogram encoding, and the exact merge of several runs.
 //! - [`threshold`]: pass/fail criteria on load results: their grammar and their evaluation.
+//! - [`trace`]: the simulator's trace (`trace.jsonl`): one typed [`trace::Event`] per kind,
+//!   the line's exact bytes, and the writer that hashes them.
 //! - [`summary`]: `summary.json` of a simulation run (`stegosim run`): counts, checks, the
 //!   first failure, where and when it ran.
+//! - [`markup`]: escaping text for the HTML pages and the JUnit XML the tools write.
 //! - [`plan`]: what a load profile's schedule keys mean: the workload models (k6's names) as
 //!   schedules, and the profile's schedule keys ([`plan::ScheduleConfig`]), so a results
 //!   file's configuration says when each request was due.
 
 pub mod duration;
+pub mod markup;
 pub mod plan;
 pub mod results;
 pub mod summary;
 pub mod threshold;
+pub mod trace;
