@@ -4,7 +4,7 @@ use plotters::prelude::*;
 
 use crate::Error;
 use crate::load::LoadRun;
-use crate::plot::{Mark, err, font, svg};
+use crate::plot::{Axes, Mark, err, font, linear_chart, svg};
 
 /// Deepest "nines" the percentile distribution draws (6: 99.9999%).
 pub const NINES_MAX: f64 = 6.0;
@@ -54,23 +54,17 @@ pub fn throughput(run: &LoadRun) -> Result<String, Error> {
         * 1.1;
     let end = x_end(run);
     svg(320, |root, legend| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..end, 0f64..top)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds since the start")
-            .x_label_formatter(&int_label)
-            .y_desc("requests per second")
-            .y_label_formatter(&int_label)
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
+        let mut chart = linear_chart(
+            root,
+            0f64..end,
+            0f64..top,
+            &Axes {
+                x_desc: "seconds since the start",
+                y_desc: "requests per second",
+                y_label_px: 80,
+                label: &int_label,
+            },
+        )?;
         // Each second as a step: [s, s+1) at its value.
         let steps = |values: Vec<f64>| -> Vec<(f64, f64)> {
             values
@@ -316,23 +310,17 @@ pub fn errors_over_time(run: &LoadRun) -> Result<String, Error> {
         );
     }
     svg(240, |root, legend| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..end, 0f64..top)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds since the start")
-            .x_label_formatter(&int_label)
-            .y_desc("errors")
-            .y_label_formatter(&int_label)
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
+        let mut chart = linear_chart(
+            root,
+            0f64..end,
+            0f64..top,
+            &Axes {
+                x_desc: "seconds since the start",
+                y_desc: "errors",
+                y_label_px: 80,
+                label: &int_label,
+            },
+        )?;
         let mut base = vec![0u64; series.len()];
         for (k, (code, counts)) in layers.iter().enumerate() {
             let color = if k == 0 {

@@ -2,6 +2,7 @@
 //! `String`; text is left to the browser's fonts).
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::Error;
@@ -33,6 +34,50 @@ pub(crate) fn font(size: u32) -> TextStyle<'static> {
 
 pub(crate) fn err<E: std::fmt::Display>(e: E) -> Error {
     Error::Plot(e.to_string())
+}
+
+/// The axes of a chart with a linear x and a linear y: what each one shows, the width of
+/// the y labels, and how both label their ticks.
+pub(crate) struct Axes<'l> {
+    /// What x shows (with its unit).
+    pub x_desc: &'l str,
+    /// What y shows (with its unit).
+    pub y_desc: &'l str,
+    /// Width of the y labels' column, in pixels.
+    pub y_label_px: u32,
+    /// The tick labels of both axes.
+    pub label: &'l dyn Fn(&f64) -> String,
+}
+
+/// A chart with linear axes.
+pub(crate) type LinearChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A chart on `root` over `x` and `y`, its axes and mesh drawn in the reports' style.
+pub(crate) fn linear_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    axes: &Axes<'_>,
+) -> Result<LinearChart<'a, 'b>, Error> {
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(axes.y_label_px)
+        .build_cartesian_2d(x, y)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.x_desc)
+        .x_label_formatter(axes.label)
+        .y_desc(axes.y_desc)
+        .y_label_formatter(axes.label)
+        .label_style(font(13))
+        .axis_desc_style(font(14))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
 }
 
 /// Width of the legend column right of each plot.
@@ -340,23 +385,17 @@ pub fn chain_height(run: &SimRun) -> Result<String, Error> {
         .fold(1.0f64, f64::max)
         .ceil();
     svg(340, |root, legend| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..end_s, 0f64..top)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("simulated time (s)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_desc("epoch")
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
+        let mut chart = linear_chart(
+            root,
+            0f64..end_s,
+            0f64..top,
+            &Axes {
+                x_desc: "simulated time (s)",
+                y_desc: "epoch",
+                y_label_px: 70,
+                label: &|v| format!("{v:.0}"),
+            },
+        )?;
         for (n, points) in series.into_iter().enumerate() {
             let color = Palette99::pick(n).to_rgba();
             chart
@@ -387,23 +426,17 @@ pub fn tx_statuses(run: &SimRun) -> Result<String, Error> {
     let series = run.tx_status_series(BUCKETS * 2);
     let total = run.transactions.len().max(1) as f64;
     svg(320, |root, legend| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..end_s, 0f64..total * 1.05)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("simulated time (s)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_desc("transactions")
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
+        let mut chart = linear_chart(
+            root,
+            0f64..end_s,
+            0f64..total * 1.05,
+            &Axes {
+                x_desc: "simulated time (s)",
+                y_desc: "transactions",
+                y_label_px: 70,
+                label: &|v| format!("{v:.0}"),
+            },
+        )?;
         // Stacked: draw the cumulative sums from the top layer down.
         for i in (0..TX_STATUSES.len()).rev() {
             let points: Vec<(f64, f64)> = series
@@ -436,23 +469,17 @@ pub fn dropped(run: &SimRun) -> Result<String, Error> {
     }
     let top = totals.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.1;
     svg(260, |root, legend| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..end_s, 0f64..top)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("simulated time (s)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_desc("messages")
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
+        let mut chart = linear_chart(
+            root,
+            0f64..end_s,
+            0f64..top,
+            &Axes {
+                x_desc: "simulated time (s)",
+                y_desc: "messages",
+                y_label_px: 70,
+                label: &|v| format!("{v:.0}"),
+            },
+        )?;
         let mut base = vec![0u64; BUCKETS];
         for (i, (reason, counts)) in by_reason.iter().enumerate() {
             let color = match reason.as_str() {
