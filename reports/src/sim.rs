@@ -1,8 +1,9 @@
 //! Reading a simulation run: `summary.json` and `trace.jsonl` as documented in
-//! `sim/README.md`, and the facts the report shows, computed from them.
+//! `sim/README.md`, read through the formats' own types (`stegosim_formats::summary`,
+//! `stegosim_formats::trace`), and the facts the report shows, computed from them.
 //!
-//! Only documented fields are read; unknown fields and unknown trace kinds are ignored, so a
-//! newer simulator's output still renders.
+//! Unknown fields and unknown trace kinds are ignored, so a newer simulator's output still
+//! renders; a line that lacks a field its kind documents is an error naming the line.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
