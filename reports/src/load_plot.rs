@@ -4,7 +4,7 @@ use plotters::prelude::*;
 
 use crate::Error;
 use crate::load::LoadRun;
-use crate::plot::{Axes, Mark, err, font, linear_chart, svg};
+use crate::plot::{Axes, Mark, ReportStyle, err, linear_chart, svg};
 
 /// Deepest "nines" the percentile distribution draws (6: 99.9999%).
 pub const NINES_MAX: f64 = 6.0;
@@ -168,9 +168,7 @@ fn percentiles_over_time(columns: &[(&str, Vec<u64>); 5], end: f64) -> Result<St
             .x_label_formatter(&int_label)
             .y_desc("latency (ms, log scale)")
             .y_label_formatter(&|v| format!("{v}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
+            .report_style()
             .draw()
             .map_err(err)?;
         for (i, (label, values)) in columns.iter().enumerate() {
@@ -256,9 +254,7 @@ pub fn percentile_distribution(series: &[Curve<'_>]) -> Result<String, Error> {
             })
             .y_desc("latency (ms)")
             .y_label_formatter(&|v| format!("{v:.2}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
+            .report_style()
             .draw()
             .map_err(err)?;
         for (i, (name, points, dashed)) in lines.into_iter().enumerate() {

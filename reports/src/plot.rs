@@ -1,6 +1,7 @@
 //! The plots, as inline SVG strings drawn by `plotters` (its SVG backend writes into a
 //! `String`; text is left to the browser's fonts).
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -49,6 +50,20 @@ pub(crate) struct Axes<'l> {
     pub label: &'l dyn Fn(&f64) -> String,
 }
 
+/// The reports' look of a chart's axes: label fonts and a light grid.
+pub(crate) trait ReportStyle {
+    /// Sets the fonts of the labels and axis names, and the colour of the light grid.
+    fn report_style(&mut self) -> &mut Self;
+}
+
+impl<X: Ranged, Y: Ranged, DB: DrawingBackend> ReportStyle for MeshStyle<'_, '_, X, Y, DB> {
+    fn report_style(&mut self) -> &mut Self {
+        self.label_style(font(13))
+            .axis_desc_style(font(14))
+            .light_line_style(RGBColor(235, 235, 235))
+    }
+}
+
 /// A chart with linear axes.
 pub(crate) type LinearChart<'a, 'b> =
     ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
@@ -72,9 +87,7 @@ pub(crate) fn linear_chart<'a, 'b>(
         .x_label_formatter(axes.label)
         .y_desc(axes.y_desc)
         .y_label_formatter(axes.label)
-        .label_style(font(13))
-        .axis_desc_style(font(14))
-        .light_line_style(RGBColor(235, 235, 235))
+        .report_style()
         .draw()
         .map_err(err)?;
     Ok(chart)
@@ -193,9 +206,7 @@ pub fn chain_timeline(run: &SimRun) -> Result<String, Error> {
             })
             .x_desc("simulated time (s)")
             .x_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
+            .report_style()
             .draw()
             .map_err(err)?;
 
@@ -570,9 +581,7 @@ pub fn snowball_rounds(run: &SimRun) -> Result<String, Error> {
             })
             .x_desc("simulated time (s)")
             .x_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
+            .report_style()
             .draw()
             .map_err(err)?;
         for state in crate::sim::SNOWBALL_STATES {
