@@ -4,7 +4,7 @@ use plotters::prelude::*;
 
 use crate::Error;
 use crate::load::LoadRun;
-use crate::plot::{Axes, Mark, ReportStyle, err, linear_chart, svg};
+use crate::plot::{Axes, Mark, ReportStyle, err, linear_chart, stacked_bars, svg};
 
 /// Deepest "nines" the percentile distribution draws (6: 99.9999%).
 pub const NINES_MAX: f64 = 6.0;
@@ -317,32 +317,20 @@ pub fn errors_over_time(run: &LoadRun) -> Result<String, Error> {
                 label: &int_label,
             },
         )?;
-        let mut base = vec![0u64; series.len()];
-        for (k, (code, counts)) in layers.iter().enumerate() {
-            let color = if k == 0 {
-                ERRORS
-            } else {
-                let (r, g, b) = Palette99::pick(k + 3).rgb();
-                RGBColor(r, g, b)
-            };
-            let bars: Vec<_> = counts
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| **n > 0)
-                .map(|(i, n)| {
-                    let y0 = base[i] as f64;
-                    Rectangle::new(
-                        [(i as f64 + 0.05, y0), (i as f64 + 0.95, y0 + *n as f64)],
-                        color.filled(),
-                    )
-                })
-                .collect();
-            for (b, n) in base.iter_mut().zip(counts) {
-                *b += n;
-            }
-            chart.draw_series(bars).map_err(err)?;
-            legend.push((code.clone(), Mark::Box(color.to_rgba())));
-        }
+        let layers = layers
+            .iter()
+            .enumerate()
+            .map(|(k, (code, counts))| {
+                let color = if k == 0 {
+                    ERRORS
+                } else {
+                    let (r, g, b) = Palette99::pick(k + 3).rgb();
+                    RGBColor(r, g, b)
+                };
+                (code.clone(), color, counts.as_slice())
+            })
+            .collect();
+        stacked_bars(&mut chart, legend, layers, 1.0, 0.05)?;
         Ok(())
     })
 }

@@ -93,6 +93,41 @@ pub(crate) fn linear_chart<'a, 'b>(
     Ok(chart)
 }
 
+/// Draws `layers` (name, colour, a count per bucket) as bars stacked bucket by bucket, each
+/// layer with its legend entry. Bucket `b` spans `[b * width, (b + 1) * width)`; its bar
+/// starts `offset` in and is 90% of `width` wide.
+pub(crate) fn stacked_bars(
+    chart: &mut LinearChart<'_, '_>,
+    legend: &mut Legend,
+    layers: Vec<(String, RGBColor, &[u64])>,
+    width: f64,
+    offset: f64,
+) -> Result<(), Error> {
+    let buckets = layers.iter().map(|l| l.2.len()).max().unwrap_or(0);
+    let mut base = vec![0u64; buckets];
+    for (name, color, counts) in layers {
+        let bars: Vec<_> = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(b, c)| {
+                let x0 = b as f64 * width + offset;
+                let y0 = base[b] as f64;
+                Rectangle::new(
+                    [(x0, y0), (x0 + width * 0.9, y0 + *c as f64)],
+                    color.filled(),
+                )
+            })
+            .collect();
+        for (b, c) in counts.iter().enumerate() {
+            base[b] += c;
+        }
+        chart.draw_series(bars).map_err(err)?;
+        legend.push((name, Mark::Box(color.to_rgba())));
+    }
+    Ok(())
+}
+
 /// Width of the legend column right of each plot.
 const LEGEND_PX: u32 = 170;
 
@@ -491,36 +526,23 @@ pub fn dropped(run: &SimRun) -> Result<String, Error> {
                 label: &|v| format!("{v:.0}"),
             },
         )?;
-        let mut base = vec![0u64; BUCKETS];
-        for (i, (reason, counts)) in by_reason.iter().enumerate() {
-            let color = match reason.as_str() {
-                "loss" => RGBColor(240, 160, 60),
-                "partition" => CUT,
-                "down" => CRASH,
-                _ => {
-                    let (r, g, b) = Palette99::pick(i).rgb();
-                    RGBColor(r, g, b)
-                }
-            };
-            let bars: Vec<_> = counts
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| **c > 0)
-                .map(|(b, c)| {
-                    let x0 = b as f64 * width;
-                    let y0 = base[b] as f64;
-                    Rectangle::new(
-                        [(x0, y0), (x0 + width * 0.9, y0 + *c as f64)],
-                        color.filled(),
-                    )
-                })
-                .collect();
-            for (b, c) in counts.iter().enumerate() {
-                base[b] += c;
-            }
-            chart.draw_series(bars).map_err(err)?;
-            legend.push((reason.clone(), Mark::Box(color.to_rgba())));
-        }
+        let layers = by_reason
+            .iter()
+            .enumerate()
+            .map(|(i, (reason, counts))| {
+                let color = match reason.as_str() {
+                    "loss" => RGBColor(240, 160, 60),
+                    "partition" => CUT,
+                    "down" => CRASH,
+                    _ => {
+                        let (r, g, b) = Palette99::pick(i).rgb();
+                        RGBColor(r, g, b)
+                    }
+                };
+                (reason.clone(), color, counts.as_slice())
+            })
+            .collect();
+        stacked_bars(&mut chart, legend, layers, width, 0.0)?;
         Ok(())
     })
 }
