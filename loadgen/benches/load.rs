@@ -241,12 +241,12 @@ fn describe(label: &str, r: &Results) {
         s.completed,
         s.errors,
         s.errors_by_code,
-        stegosim_loadgen::threshold::format_ns(all.latency.p50_ns as f64),
-        stegosim_loadgen::threshold::format_ns(all.latency.p99_ns as f64),
-        stegosim_loadgen::threshold::format_ns(all.service_time.p50_ns as f64),
-        stegosim_loadgen::threshold::format_ns(all.service_time.p99_ns as f64),
+        stegosim_formats::duration::format_approx(all.latency.p50_ns as f64),
+        stegosim_formats::duration::format_approx(all.latency.p99_ns as f64),
+        stegosim_formats::duration::format_approx(all.service_time.p50_ns as f64),
+        stegosim_formats::duration::format_approx(all.service_time.p99_ns as f64),
         s.behind_schedule.count,
-        stegosim_loadgen::threshold::format_ns(s.behind_schedule.worst_ns as f64),
+        stegosim_formats::duration::format_approx(s.behind_schedule.worst_ns as f64),
         s.not_started,
     );
 }

@@ -12,8 +12,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::mix::{MixError, RequestSpec};
-use crate::plan::{Model, ModelParams, Plan, PlanError, Stage};
+use crate::plan::{Model, Plan, PlanError, ScheduleConfig, ScheduleError};
 use crate::threshold::{Threshold, ThresholdError};
+
+// A profile's durations follow the one duration grammar of the formats; its stages and
+// schedule keys are read by the reports too.
+pub use crate::plan::{StageConfig, parse_duration};
 
 /// Defaults, named so documentation and code agree.
 pub mod defaults {
@@ -43,16 +47,6 @@ pub mod defaults {
     pub const FUND_PASSWORD: &str = "dev";
     /// How long setup may take before it gives up.
     pub const SETUP_TIMEOUT: &str = "120s";
-}
-
-/// One stage as written in a profile: `{ duration = "10s", target = 2000 }`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StageConfig {
-    /// How long the stage lasts (`10s`, `500ms`, `2m`).
-    pub duration: String,
-    /// The rate (per second) or VUs at its end.
-    pub target: f64,
 }
 
 /// What setup prepares before the load starts: the pool of accounts the mix draws from.
@@ -172,6 +166,15 @@ mod specs_serde {
     }
 }
 
+impl From<ScheduleError> for ConfigError {
+    fn from(e: ScheduleError) -> ConfigError {
+        match e {
+            ScheduleError::Invalid(m) => ConfigError::Invalid(m),
+            ScheduleError::Plan(p) => ConfigError::Plan(p),
+        }
+    }
+}
+
 /// A configuration that cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -195,37 +198,6 @@ pub enum ConfigError {
     /// A threshold.
     #[error(transparent)]
     Threshold(#[from] ThresholdError),
-}
-
-/// Parses a duration: a number and a unit (`ns`, `us`, `ms`, `s`, `m`, `h`), e.g. `10s`,
-/// `1.5s`, `250ms`. Returns ns.
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("duration {text:?} needs a unit (ns, us, ms, s, m, h)"))?;
-    let (n, unit) = t.split_at(split);
-    let n: f64 = n
-        .parse()
-        .map_err(|_| format!("duration {text:?} does not start with a number"))?;
-    let scale = match unit.trim() {
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        "m" => 60e9,
-        "h" => 3600e9,
-        other => {
-            return Err(format!(
-                "duration {text:?}: unknown unit {other:?} (ns, us, ms, s, m, h)"
-            ));
-        }
-    };
-    let ns = n * scale;
-    if !(ns.is_finite() && (0.0..=1e18).contains(&ns)) {
-        return Err(format!("duration {text:?} is out of range"));
-    }
-    Ok(ns.round() as u64)
 }
 
 /// Parses a stage from the command line: `DURATION:TARGET`, e.g. `10s:2000`.
@@ -262,19 +234,24 @@ impl RunConfig {
         Ok(cfg)
     }
 
+    /// The keys that make the schedule.
+    pub fn schedule(&self) -> ScheduleConfig {
+        ScheduleConfig {
+            model: self.model.clone(),
+            rate: self.rate,
+            start_rate: self.start_rate,
+            start_vus: self.start_vus,
+            stages: self.stages.clone(),
+            duration: self.duration.clone(),
+            vus: self.vus,
+            iterations: self.iterations,
+            pacing: self.pacing.clone(),
+        }
+    }
+
     /// The model.
     pub fn model(&self) -> Result<Model, ConfigError> {
-        let name = self.model.as_deref().unwrap_or(if self.stages.is_empty() {
-            "constant-arrival-rate"
-        } else {
-            "ramping-arrival-rate"
-        });
-        Model::from_name(name).ok_or_else(|| {
-            ConfigError::Invalid(format!(
-                "unknown model {name:?}: use one of {}",
-                Model::ALL.map(|m| m.name()).join(", ")
-            ))
-        })
+        Ok(self.schedule().model()?)
     }
 
     fn duration_of(what: &str, v: &Option<String>, default: &str) -> Result<u64, ConfigError> {
@@ -348,34 +325,7 @@ impl RunConfig {
 
     /// The plan.
     pub fn plan(&self) -> Result<Plan, ConfigError> {
-        let model = self.model()?;
-        let mut stages = Vec::new();
-        for s in &self.stages {
-            stages.push(Stage {
-                duration_ns: parse_duration(&s.duration)
-                    .map_err(|e| ConfigError::Invalid(format!("stage: {e}")))?,
-                target: s.target,
-            });
-        }
-        let opt_duration = |what: &str, v: &Option<String>| -> Result<Option<u64>, ConfigError> {
-            v.as_deref()
-                .map(parse_duration)
-                .transpose()
-                .map_err(|e| ConfigError::Invalid(format!("{what}: {e}")))
-        };
-        let params = ModelParams {
-            rate: self.rate,
-            start: match model {
-                Model::RampingVus => self.start_vus,
-                _ => self.start_rate,
-            },
-            stages,
-            duration_ns: opt_duration("duration", &self.duration)?,
-            vus: self.vus,
-            iterations: self.iterations,
-            pacing_ns: opt_duration("pacing", &self.pacing)?,
-        };
-        Ok(Plan::new(model, &params)?)
+        Ok(self.schedule().plan()?)
     }
 
     /// The thresholds, parsed.

@@ -12,7 +12,8 @@
 //! WebSocket.
 //!
 //! ## Layout
-//! - [`plan`]: the workload models (k6's names) as schedules: when each request starts.
+//! - [`plan`] (from `stegosim-formats`): the workload models (k6's names) as schedules: when
+//!   each request starts.
 //! - [`mix`]: the request mix: any API request, weights, placeholders filled from a pool
 //!   of accounts, rendered once into JSON around the id.
 //! - [`worker`]: one connection's load, sans-IO: starts, in-flight table, timeouts,
@@ -28,8 +29,8 @@
 //! - [`setup`]: creates, unseals and funds the pool of accounts before the load.
 //! - [`config`]: the profile file and the run's configuration.
 //! - [`run`]: a whole run against a real node.
-//! - [`results`]: the results file, histogram encoding, exact merging.
-//! - [`threshold`]: pass/fail criteria and their grammar.
+//! - [`results`], [`threshold`] (from `stegosim-formats`): the results file, histogram
+//!   encoding, exact merging; pass/fail criteria and their grammar.
 //! - [`progress`], [`text`]: what a person sees during and after a run.
 
 pub mod client;
@@ -38,12 +39,13 @@ pub mod config;
 pub mod driver;
 pub mod metrics;
 pub mod mix;
-pub mod plan;
 pub mod progress;
-pub mod results;
 pub mod run;
 pub mod setup;
 pub mod text;
-pub mod threshold;
 pub mod transport;
 pub mod worker;
+
+// The load profile's schedules, the results file and thresholds are file formats other tools
+// read too: they live in `stegosim-formats`, re-exported here under their old paths.
+pub use stegosim_formats::{plan, results, threshold};

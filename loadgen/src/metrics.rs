@@ -15,25 +15,12 @@ use std::fmt;
 use hdrhistogram::Histogram;
 use stegosim_api::message::ErrorCode;
 
+use stegosim_formats::results::{Counts, Measured, Second, Source};
+
 use crate::plan::NS_PER_S;
 
-/// Significant figures of the run's histograms (0.1% resolution).
-pub const SIGFIG: u8 = 3;
-
-/// Significant figures of the per-second histograms of the time series (1% is plenty for a
-/// plot, and keeps each second small).
-pub const SERIES_SIGFIG: u8 = 2;
-
-/// The longest run the time series covers, in seconds (one entry per second).
-pub const SERIES_SECONDS_MAX: usize = 7 * 24 * 3600;
-
-/// A new, empty, auto-resizing histogram of nanoseconds.
-pub fn new_histogram(sigfig: u8) -> Histogram<u64> {
-    // Cannot fail: 2 and 3 significant figures are in hdrhistogram's range (0 to 5).
-    let mut h = Histogram::new(sigfig).expect("sigfig 2 or 3 is valid");
-    h.auto(true);
-    h
-}
+// The histogram precision and the series' length belong to the results format.
+pub use stegosim_formats::results::{SERIES_SECONDS_MAX, SERIES_SIGFIG, SIGFIG, new_histogram};
 
 /// Records `v` into `h`, growing it as needed (`saturating_record` would clamp to the
 /// current range instead of growing an auto-resizing histogram).
@@ -429,6 +416,77 @@ impl Recorder {
     /// Errors of requests (not counting followed stages), over every metric and code.
     pub fn errors_total(&self) -> u64 {
         self.errors.values().sum()
+    }
+}
+
+impl Recorder {
+    /// What the run measured, as the results format holds it, with its source description.
+    pub fn measured(&self, source: Source) -> Measured {
+        let r = self;
+        let mut counts = BTreeMap::new();
+        let mut latency = BTreeMap::new();
+        let mut service = BTreeMap::new();
+        for (i, name) in r.metrics.iter().enumerate() {
+            let c: &mut Counts = counts.entry(name.clone()).or_default();
+            c.started += r.started[i];
+            c.completed += r.completed[i];
+            latency.insert(name.clone(), r.latency[i].clone());
+            service.insert(name.clone(), r.service[i].clone());
+        }
+        for ((name, code), n) in &r.errors {
+            *counts
+                .entry(name.clone())
+                .or_default()
+                .errors
+                .entry(code.clone())
+                .or_insert(0) += n;
+        }
+        for ((name, code), n) in &r.follow_errors {
+            *counts
+                .entry(name.clone())
+                .or_default()
+                .follow_errors
+                .entry(code.clone())
+                .or_insert(0) += n;
+        }
+        for (name, n) in &r.follow_unfinished {
+            counts.entry(name.clone()).or_default().follow_unfinished += n;
+        }
+        Measured {
+            counts,
+            latency,
+            service,
+            follow: r.follow.clone(),
+            lateness: r.lateness.clone(),
+            series: r
+                .series
+                .iter()
+                .map(|s| {
+                    let mut latency_by_type: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+                    for (i, h) in s.latency_by_metric.iter().enumerate() {
+                        let name = r
+                            .metrics
+                            .get(i)
+                            .cloned()
+                            .unwrap_or_else(|| format!("metric{i}"));
+                        let target = latency_by_type
+                            .entry(name)
+                            .or_insert_with(|| new_histogram(SERIES_SIGFIG));
+                        // Same precision, auto-resize: adding cannot fail.
+                        let _ = target.add(h);
+                    }
+                    Second {
+                        started: s.started,
+                        completed: s.completed,
+                        errors: s.errors,
+                        errors_by_code: s.error_codes.clone(),
+                        latency: s.latency.clone(),
+                        latency_by_type,
+                    }
+                })
+                .collect(),
+            sources: vec![source],
+        }
     }
 }
 

@@ -3,9 +3,9 @@
 //! second in which starts fell behind schedule, with how many and how late.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use stegosim_formats::duration::format_approx;
 
 use crate::metrics::Recorder;
-use crate::threshold::format_ns;
 
 /// The live line and the warnings.
 #[derive(Debug)]
@@ -79,10 +79,10 @@ impl Progress {
                  worst so far {}",
                 now_ns as f64 / 1e9,
                 b.count - self.last_behind,
-                format_ns(rec.behind_tolerance_ns as f64),
+                format_approx(rec.behind_tolerance_ns as f64),
                 b.waited_for_slot - self.last_waited,
                 b.generator - self.last_generator,
-                format_ns(b.worst_ns as f64),
+                format_approx(b.worst_ns as f64),
             ));
         }
         self.last_ns = now_ns;
@@ -99,8 +99,8 @@ impl Progress {
                 ("-".to_string(), "-".to_string())
             } else {
                 (
-                    format_ns(rec.live_latency.value_at_quantile(0.5) as f64),
-                    format_ns(rec.live_latency.value_at_quantile(0.99) as f64),
+                    format_approx(rec.live_latency.value_at_quantile(0.5) as f64),
+                    format_approx(rec.live_latency.value_at_quantile(0.99) as f64),
                 )
             };
             bar.set_message(format!(

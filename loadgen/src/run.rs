@@ -16,7 +16,7 @@ use crate::metrics::Recorder;
 use crate::mix::{Mix, PoolAccount};
 use crate::plan::{Model, NS_PER_S, Plan};
 use crate::progress::Progress;
-use crate::results::{BehindSchedule, Measured, Results, Source};
+use crate::results::{BehindSchedule, Results, Source};
 use crate::setup::{SetupError, prepare};
 use crate::transport::WsConnection;
 use crate::worker::{Worker, WorkerConfig};
@@ -360,7 +360,7 @@ pub fn results_of(
         // Which build ran: reports show it in their header.
         obj.insert("stegosim_version".into(), env!("CARGO_PKG_VERSION").into());
     }
-    Measured::from_recorder(rec, source).to_results(config, thresholds)
+    rec.measured(source).to_results(config, thresholds)
 }
 
 /// The duration rates are computed over: the schedule's, or for an unpaced

@@ -3,11 +3,12 @@
 
 use std::fmt::Write as _;
 
+use stegosim_formats::duration::format_approx;
+
 use crate::results::{ALL, Percentiles, Results};
-use crate::threshold::format_ns;
 
 fn ns(v: u64) -> String {
-    format_ns(v as f64)
+    format_approx(v as f64)
 }
 
 fn row(out: &mut String, name: &str, count: u64, errors: u64, l: &Percentiles, s: &Percentiles) {

@@ -1,13 +1,13 @@
 //! stegosim-reports: turns run results into something people read: one self-contained HTML
 //! page with inline SVG plots, and a Markdown summary for CI logs and pull-request comments.
 //!
-//! It depends on the documented result formats only (`sim/README.md`: `summary.json` and
-//! `trace.jsonl`; `loadgen/README.md`: `results.json`), never on the simulator's types, so
-//! results from another build or machine render the same way. Load results are read and
-//! merged with the load generator's own code (`stegosim_loadgen::results`), so a merged
-//! report is exactly `stegosim load merge`'s result.
+//! It depends on one stegosim crate, `stegosim-formats`, which holds every format it reads
+//! (`summary.json`, `trace.jsonl`, `results.json`) as the types their writers use too, never
+//! on the simulator, the node or the load generator, so results from another build or
+//! machine render the same way. Load results are merged by the format's own merge, so a
+//! merged report is exactly `stegosim load merge`'s result.
 //!
-//! # Modules
+//! # Layout
 //! - [`sim`]: reads a simulation run (summary and trace) and computes what the report shows
 //!   (per-node chain events, fault spans, transaction statuses, the longest block gap).
 //! - [`plot`]: the plots, drawn by `plotters` into SVG strings.
@@ -185,7 +185,7 @@ pub fn write_report_dir(run_dir: &Path, dir: &Path) -> Result<(PathBuf, PathBuf)
 /// Writes `DIR/report.html` and `DIR/report.md` for load results (what `stegosim load
 /// --report DIR` does at the end of a run).
 pub fn write_load_report_dir(
-    results: &stegosim_loadgen::results::Results,
+    results: &stegosim_formats::results::Results,
     source: Option<&Path>,
     dir: &Path,
 ) -> Result<(PathBuf, PathBuf), Error> {

@@ -1,14 +1,14 @@
 //! Reading a load run: one or more `results.json` of `stegosim load` (format in
-//! `loadgen/README.md`), merged exactly by the load generator's own merge when there are
-//! several, and the facts the report shows (verdict, target per second, decoded histograms).
+//! `loadgen/README.md`), merged exactly by the format's own merge (the one `stegosim load
+//! merge` runs) when there are several, and the facts the report shows (verdict, target per second, decoded histograms).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;
-use stegosim_loadgen::config::RunConfig;
-use stegosim_loadgen::plan::Plan;
-use stegosim_loadgen::results::{Measured, Results, merge};
+use stegosim_formats::duration::format_approx;
+use stegosim_formats::plan::{Plan, ScheduleConfig};
+use stegosim_formats::results::{Measured, Results, merge};
 
 use crate::Error;
 
@@ -47,7 +47,7 @@ pub fn is_load_results(text: &str) -> bool {
     serde_json::from_str::<Probe>(text)
         .ok()
         .and_then(|p| p.format)
-        .is_some_and(|f| f == stegosim_loadgen::results::FORMAT)
+        .is_some_and(|f| f == stegosim_formats::results::FORMAT)
 }
 
 /// Reads one results file, with its line on a JSON error.
@@ -224,10 +224,10 @@ impl LoadRun {
             .summary
             .requests
             .keys()
-            .filter(|k| k.as_str() != stegosim_loadgen::results::ALL)
+            .filter(|k| k.as_str() != stegosim_formats::results::ALL)
             .cloned()
             .collect();
-        names.push(stegosim_loadgen::results::ALL.into());
+        names.push(stegosim_formats::results::ALL.into());
         names
     }
 
@@ -244,7 +244,7 @@ impl LoadRun {
             warn.push(format!(
                 "fell behind schedule: {} starts late (worst {})",
                 b.count,
-                fmt_ns(b.worst_ns)
+                format_approx(b.worst_ns as f64)
             ));
         }
         if let Some(n) = s.not_started.filter(|n| *n > 0) {
@@ -310,14 +310,8 @@ fn target_per_second(r: &Results) -> Option<Vec<f64>> {
     let seconds = r.series.len();
     let target = r.summary.target_rate?;
     let flat = Some(vec![target; seconds]);
-    // The configuration as run, without keys added after the run (merge adds `merged_from`).
-    let mut config = r.config.clone();
-    if let Some(obj) = config.as_object_mut() {
-        let known = serde_json::to_value(RunConfig::default()).ok()?;
-        let known = known.as_object()?;
-        obj.retain(|k, _| known.contains_key(k));
-    }
-    let Ok(cfg) = serde_json::from_value::<RunConfig>(config) else {
+    // The schedule keys of the configuration as run (the other keys are ignored).
+    let Ok(cfg) = serde_json::from_value::<ScheduleConfig>(r.config.clone()) else {
         return flat;
     };
     let Ok(Plan::Open { schedule, .. }) = cfg.plan() else {
@@ -353,14 +347,4 @@ pub fn stage_order(name: &str) -> (usize, &str) {
         .position(|s| *s == stage)
         .unwrap_or(4);
     (rank, name)
-}
-
-/// Nanoseconds for people: `850ns`, `12.3µs`, `4.21ms`, `1.50s`.
-pub fn fmt_ns(ns: u64) -> String {
-    stegosim_loadgen::threshold::format_ns(ns as f64)
-}
-
-/// Nanoseconds as milliseconds with microsecond precision (tables: one unit per column).
-pub fn fmt_ms(ns: u64) -> String {
-    format!("{:.3}", ns as f64 / 1e6)
 }

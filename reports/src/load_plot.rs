@@ -4,7 +4,7 @@ use plotters::prelude::*;
 
 use crate::Error;
 use crate::load::LoadRun;
-use crate::plot::{Mark, err, font, svg};
+use crate::plot::{Axes, Mark, ReportStyle, err, linear_chart, stacked_bars, svg};
 
 /// Deepest "nines" the percentile distribution draws (6: 99.9999%).
 pub const NINES_MAX: f64 = 6.0;
@@ -54,23 +54,17 @@ pub fn throughput(run: &LoadRun) -> Result<String, Error> {
         * 1.1;
     let end = x_end(run);
     svg(320, |root, legend| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..end, 0f64..top)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds since the start")
-            .x_label_formatter(&int_label)
-            .y_desc("requests per second")
-            .y_label_formatter(&int_label)
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
+        let mut chart = linear_chart(
+            root,
+            0f64..end,
+            0f64..top,
+            &Axes {
+                x_desc: "seconds since the start",
+                y_desc: "requests per second",
+                y_label_px: 80,
+                label: &int_label,
+            },
+        )?;
         // Each second as a step: [s, s+1) at its value.
         let steps = |values: Vec<f64>| -> Vec<(f64, f64)> {
             values
@@ -174,9 +168,7 @@ fn percentiles_over_time(columns: &[(&str, Vec<u64>); 5], end: f64) -> Result<St
             .x_label_formatter(&int_label)
             .y_desc("latency (ms, log scale)")
             .y_label_formatter(&|v| format!("{v}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
+            .report_style()
             .draw()
             .map_err(err)?;
         for (i, (label, values)) in columns.iter().enumerate() {
@@ -262,9 +254,7 @@ pub fn percentile_distribution(series: &[Curve<'_>]) -> Result<String, Error> {
             })
             .y_desc("latency (ms)")
             .y_label_formatter(&|v| format!("{v:.2}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
+            .report_style()
             .draw()
             .map_err(err)?;
         for (i, (name, points, dashed)) in lines.into_iter().enumerate() {
@@ -316,49 +306,31 @@ pub fn errors_over_time(run: &LoadRun) -> Result<String, Error> {
         );
     }
     svg(240, |root, legend| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..end, 0f64..top)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds since the start")
-            .x_label_formatter(&int_label)
-            .y_desc("errors")
-            .y_label_formatter(&int_label)
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
-        let mut base = vec![0u64; series.len()];
-        for (k, (code, counts)) in layers.iter().enumerate() {
-            let color = if k == 0 {
-                ERRORS
-            } else {
-                let (r, g, b) = Palette99::pick(k + 3).rgb();
-                RGBColor(r, g, b)
-            };
-            let bars: Vec<_> = counts
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| **n > 0)
-                .map(|(i, n)| {
-                    let y0 = base[i] as f64;
-                    Rectangle::new(
-                        [(i as f64 + 0.05, y0), (i as f64 + 0.95, y0 + *n as f64)],
-                        color.filled(),
-                    )
-                })
-                .collect();
-            for (b, n) in base.iter_mut().zip(counts) {
-                *b += n;
-            }
-            chart.draw_series(bars).map_err(err)?;
-            legend.push((code.clone(), Mark::Box(color.to_rgba())));
-        }
+        let mut chart = linear_chart(
+            root,
+            0f64..end,
+            0f64..top,
+            &Axes {
+                x_desc: "seconds since the start",
+                y_desc: "errors",
+                y_label_px: 80,
+                label: &int_label,
+            },
+        )?;
+        let layers = layers
+            .iter()
+            .enumerate()
+            .map(|(k, (code, counts))| {
+                let color = if k == 0 {
+                    ERRORS
+                } else {
+                    let (r, g, b) = Palette99::pick(k + 3).rgb();
+                    RGBColor(r, g, b)
+                };
+                (code.clone(), color, counts.as_slice())
+            })
+            .collect();
+        stacked_bars(&mut chart, legend, layers, 1.0, 0.05)?;
         Ok(())
     })
 }

@@ -12,11 +12,12 @@
 
 use std::fmt::Write;
 
-use stegosim_loadgen::results::{ALL, Percentiles};
+use stegosim_formats::duration::{Unit, format_approx, format_fixed};
+use stegosim_formats::results::{ALL, Percentiles};
 
 use crate::Error;
 use crate::html::{STYLE, Tone, escape, figure, section, tone};
-use crate::load::{LoadRun, Verdict, fmt_ms, fmt_ns, stage_order};
+use crate::load::{LoadRun, Verdict, stage_order};
 use crate::load_plot;
 
 /// Escapes what would break a Markdown table cell.
@@ -78,7 +79,10 @@ pub fn key_figures(run: &LoadRun) -> Vec<(&'static str, String)> {
         ("errors", s.errors.to_string()),
         ("error rate", format!("{:.3}%", 100.0 * s.error_rate)),
         ("behind schedule", b.count.to_string()),
-        ("behind schedule, worst (ms)", fmt_ms(b.worst_ns)),
+        (
+            "behind schedule, worst (ms)",
+            format_fixed(b.worst_ns, Unit::Millis),
+        ),
         (
             "behind schedule, waited for a slot",
             b.waited_for_slot.to_string(),
@@ -93,12 +97,12 @@ fn pct_cells(p: &Percentiles) -> String {
     format!(
         "{} | {} | {} | {} | {} | {} | {}",
         p.count,
-        fmt_ms(p.p50_ns),
-        fmt_ms(p.p90_ns),
-        fmt_ms(p.p99_ns),
-        fmt_ms(p.p99_9_ns),
-        fmt_ms(p.max_ns),
-        fmt_ms(p.mean_ns)
+        format_fixed(p.p50_ns, Unit::Millis),
+        format_fixed(p.p90_ns, Unit::Millis),
+        format_fixed(p.p99_ns, Unit::Millis),
+        format_fixed(p.p99_9_ns, Unit::Millis),
+        format_fixed(p.max_ns, Unit::Millis),
+        format_fixed(p.mean_ns, Unit::Millis)
     )
 }
 
@@ -210,12 +214,12 @@ fn pct_row(out: &mut String, name: &str, p: &Percentiles, extra: &str) {
         "<tr><td>{}</td>{extra}<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
         escape(name),
         p.count,
-        fmt_ns(p.p50_ns),
-        fmt_ns(p.p90_ns),
-        fmt_ns(p.p99_ns),
-        fmt_ns(p.p99_9_ns),
-        fmt_ns(p.max_ns),
-        fmt_ns(p.mean_ns)
+        format_approx(p.p50_ns as f64),
+        format_approx(p.p90_ns as f64),
+        format_approx(p.p99_ns as f64),
+        format_approx(p.p99_9_ns as f64),
+        format_approx(p.max_ns as f64),
+        format_approx(p.mean_ns as f64)
     );
 }
 
@@ -249,9 +253,9 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
             ))
             .unwrap_or_default(),
         s.completed_rate,
-        fmt_ns(all.latency.p50_ns),
-        fmt_ns(all.latency.p99_ns),
-        fmt_ns(all.latency.max_ns),
+        format_approx(all.latency.p50_ns as f64),
+        format_approx(all.latency.p99_ns as f64),
+        format_approx(all.latency.max_ns as f64),
         s.errors,
         if r.thresholds.is_empty() {
             "no thresholds".to_string()
@@ -279,14 +283,14 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         let body = format!(
             "<p><b>{}</b> starts were later than {} after their scheduled time (worst {}): {} waited for a free in-flight slot (the server or the in-flight limit held them back), {} were late although a slot was free (the generator itself: its speed or its share of the CPU). {} scheduled requests never started. Latency is measured from the scheduled start, so these delays are in the latency figures; lateness of every start: p50 {}, p99 {}, max {}.</p>",
             b.count,
-            fmt_ns(b.tolerance_ns),
-            fmt_ns(b.worst_ns),
+            format_approx(b.tolerance_ns as f64),
+            format_approx(b.worst_ns as f64),
             b.waited_for_slot,
             b.generator,
             not_started,
-            fmt_ns(s.lateness.p50_ns),
-            fmt_ns(s.lateness.p99_ns),
-            fmt_ns(s.lateness.max_ns)
+            format_approx(s.lateness.p50_ns as f64),
+            format_approx(s.lateness.p99_ns as f64),
+            format_approx(s.lateness.max_ns as f64)
         );
         let _ = writeln!(
             out,
@@ -360,25 +364,25 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
     figure(
         &mut figs,
         "p50 (all)",
-        &fmt_ns(all.latency.p50_ns),
+        &format_approx(all.latency.p50_ns as f64),
         Tone::Plain,
     );
     figure(
         &mut figs,
         "p99 (all)",
-        &fmt_ns(all.latency.p99_ns),
+        &format_approx(all.latency.p99_ns as f64),
         Tone::Plain,
     );
     figure(
         &mut figs,
         "p99.9 (all)",
-        &fmt_ns(all.latency.p99_9_ns),
+        &format_approx(all.latency.p99_9_ns as f64),
         Tone::Plain,
     );
     figure(
         &mut figs,
         "max (all)",
-        &fmt_ns(all.latency.max_ns),
+        &format_approx(all.latency.max_ns as f64),
         Tone::Plain,
     );
     figure(
@@ -390,7 +394,7 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
     figure(
         &mut figs,
         "behind schedule (worst)",
-        &format!("{} ({})", b.count, fmt_ns(b.worst_ns)),
+        &format!("{} ({})", b.count, format_approx(b.worst_ns as f64)),
         tone(b.count > 0, b.generator > 0),
     );
     figure(

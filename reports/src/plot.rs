@@ -1,7 +1,9 @@
 //! The plots, as inline SVG strings drawn by `plotters` (its SVG backend writes into a
 //! `String`; text is left to the browser's fonts).
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::Error;
@@ -33,6 +35,97 @@ pub(crate) fn font(size: u32) -> TextStyle<'static> {
 
 pub(crate) fn err<E: std::fmt::Display>(e: E) -> Error {
     Error::Plot(e.to_string())
+}
+
+/// The axes of a chart with a linear x and a linear y: what each one shows, the width of
+/// the y labels, and how both label their ticks.
+pub(crate) struct Axes<'l> {
+    /// What x shows (with its unit).
+    pub x_desc: &'l str,
+    /// What y shows (with its unit).
+    pub y_desc: &'l str,
+    /// Width of the y labels' column, in pixels.
+    pub y_label_px: u32,
+    /// The tick labels of both axes.
+    pub label: &'l dyn Fn(&f64) -> String,
+}
+
+/// The reports' look of a chart's axes: label fonts and a light grid.
+pub(crate) trait ReportStyle {
+    /// Sets the fonts of the labels and axis names, and the colour of the light grid.
+    fn report_style(&mut self) -> &mut Self;
+}
+
+impl<X: Ranged, Y: Ranged, DB: DrawingBackend> ReportStyle for MeshStyle<'_, '_, X, Y, DB> {
+    fn report_style(&mut self) -> &mut Self {
+        self.label_style(font(13))
+            .axis_desc_style(font(14))
+            .light_line_style(RGBColor(235, 235, 235))
+    }
+}
+
+/// A chart with linear axes.
+pub(crate) type LinearChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A chart on `root` over `x` and `y`, its axes and mesh drawn in the reports' style.
+pub(crate) fn linear_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    axes: &Axes<'_>,
+) -> Result<LinearChart<'a, 'b>, Error> {
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(axes.y_label_px)
+        .build_cartesian_2d(x, y)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.x_desc)
+        .x_label_formatter(axes.label)
+        .y_desc(axes.y_desc)
+        .y_label_formatter(axes.label)
+        .report_style()
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
+/// Draws `layers` (name, colour, a count per bucket) as bars stacked bucket by bucket, each
+/// layer with its legend entry. Bucket `b` spans `[b * width, (b + 1) * width)`; its bar
+/// starts `offset` in and is 90% of `width` wide.
+pub(crate) fn stacked_bars(
+    chart: &mut LinearChart<'_, '_>,
+    legend: &mut Legend,
+    layers: Vec<(String, RGBColor, &[u64])>,
+    width: f64,
+    offset: f64,
+) -> Result<(), Error> {
+    let buckets = layers.iter().map(|l| l.2.len()).max().unwrap_or(0);
+    let mut base = vec![0u64; buckets];
+    for (name, color, counts) in layers {
+        let bars: Vec<_> = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(b, c)| {
+                let x0 = b as f64 * width + offset;
+                let y0 = base[b] as f64;
+                Rectangle::new(
+                    [(x0, y0), (x0 + width * 0.9, y0 + *c as f64)],
+                    color.filled(),
+                )
+            })
+            .collect();
+        for (b, c) in counts.iter().enumerate() {
+            base[b] += c;
+        }
+        chart.draw_series(bars).map_err(err)?;
+        legend.push((name, Mark::Box(color.to_rgba())));
+    }
+    Ok(())
 }
 
 /// Width of the legend column right of each plot.
@@ -148,9 +241,7 @@ pub fn chain_timeline(run: &SimRun) -> Result<String, Error> {
             })
             .x_desc("simulated time (s)")
             .x_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
+            .report_style()
             .draw()
             .map_err(err)?;
 
@@ -340,23 +431,17 @@ pub fn chain_height(run: &SimRun) -> Result<String, Error> {
         .fold(1.0f64, f64::max)
         .ceil();
     svg(340, |root, legend| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..end_s, 0f64..top)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("simulated time (s)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_desc("epoch")
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
+        let mut chart = linear_chart(
+            root,
+            0f64..end_s,
+            0f64..top,
+            &Axes {
+                x_desc: "simulated time (s)",
+                y_desc: "epoch",
+                y_label_px: 70,
+                label: &|v| format!("{v:.0}"),
+            },
+        )?;
         for (n, points) in series.into_iter().enumerate() {
             let color = Palette99::pick(n).to_rgba();
             chart
@@ -387,23 +472,17 @@ pub fn tx_statuses(run: &SimRun) -> Result<String, Error> {
     let series = run.tx_status_series(BUCKETS * 2);
     let total = run.transactions.len().max(1) as f64;
     svg(320, |root, legend| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..end_s, 0f64..total * 1.05)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("simulated time (s)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_desc("transactions")
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
+        let mut chart = linear_chart(
+            root,
+            0f64..end_s,
+            0f64..total * 1.05,
+            &Axes {
+                x_desc: "simulated time (s)",
+                y_desc: "transactions",
+                y_label_px: 70,
+                label: &|v| format!("{v:.0}"),
+            },
+        )?;
         // Stacked: draw the cumulative sums from the top layer down.
         for i in (0..TX_STATUSES.len()).rev() {
             let points: Vec<(f64, f64)> = series
@@ -436,53 +515,34 @@ pub fn dropped(run: &SimRun) -> Result<String, Error> {
     }
     let top = totals.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.1;
     svg(260, |root, legend| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..end_s, 0f64..top)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("simulated time (s)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_desc("messages")
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(err)?;
-        let mut base = vec![0u64; BUCKETS];
-        for (i, (reason, counts)) in by_reason.iter().enumerate() {
-            let color = match reason.as_str() {
-                "loss" => RGBColor(240, 160, 60),
-                "partition" => CUT,
-                "down" => CRASH,
-                _ => {
-                    let (r, g, b) = Palette99::pick(i).rgb();
-                    RGBColor(r, g, b)
-                }
-            };
-            let bars: Vec<_> = counts
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| **c > 0)
-                .map(|(b, c)| {
-                    let x0 = b as f64 * width;
-                    let y0 = base[b] as f64;
-                    Rectangle::new(
-                        [(x0, y0), (x0 + width * 0.9, y0 + *c as f64)],
-                        color.filled(),
-                    )
-                })
-                .collect();
-            for (b, c) in counts.iter().enumerate() {
-                base[b] += c;
-            }
-            chart.draw_series(bars).map_err(err)?;
-            legend.push((reason.clone(), Mark::Box(color.to_rgba())));
-        }
+        let mut chart = linear_chart(
+            root,
+            0f64..end_s,
+            0f64..top,
+            &Axes {
+                x_desc: "simulated time (s)",
+                y_desc: "messages",
+                y_label_px: 70,
+                label: &|v| format!("{v:.0}"),
+            },
+        )?;
+        let layers = by_reason
+            .iter()
+            .enumerate()
+            .map(|(i, (reason, counts))| {
+                let color = match reason.as_str() {
+                    "loss" => RGBColor(240, 160, 60),
+                    "partition" => CUT,
+                    "down" => CRASH,
+                    _ => {
+                        let (r, g, b) = Palette99::pick(i).rgb();
+                        RGBColor(r, g, b)
+                    }
+                };
+                (reason.clone(), color, counts.as_slice())
+            })
+            .collect();
+        stacked_bars(&mut chart, legend, layers, width, 0.0)?;
         Ok(())
     })
 }
@@ -543,9 +603,7 @@ pub fn snowball_rounds(run: &SimRun) -> Result<String, Error> {
             })
             .x_desc("simulated time (s)")
             .x_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(font(13))
-            .axis_desc_style(font(14))
-            .light_line_style(RGBColor(235, 235, 235))
+            .report_style()
             .draw()
             .map_err(err)?;
         for state in crate::sim::SNOWBALL_STATES {

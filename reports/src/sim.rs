@@ -1,208 +1,24 @@
 //! Reading a simulation run: `summary.json` and `trace.jsonl` as documented in
-//! `sim/README.md`, and the facts the report shows, computed from them.
+//! `sim/README.md`, read through the formats' own types (`stegosim_formats::summary`,
+//! `stegosim_formats::trace`), and the facts the report shows, computed from them.
 //!
-//! Only documented fields are read; unknown fields and unknown trace kinds are ignored, so a
-//! newer simulator's output still renders.
+//! Unknown fields and unknown trace kinds are ignored, so a newer simulator's output still
+//! renders; a line that lacks a field its kind documents is an error naming the line.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde_json::Value;
+use stegosim_formats::duration::{Unit, format_fixed};
+pub use stegosim_formats::summary::{Check, Counts, DropCounts, Failure, Summary, TxCounts};
+use stegosim_formats::trace::{Event, Fault, TraceLine};
 
 use crate::Error;
 
 /// Trace lines read at most (a limit, so a huge trace cannot exhaust memory; the
 /// report says when it stopped early).
 pub const TRACE_LINES_MAX: usize = 20_000_000;
-
-/// `summary.json` of `stegosim run`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Summary {
-    /// Scenario name.
-    pub scenario: String,
-    /// The run's seed.
-    pub seed: u64,
-    /// Engine name (`des`).
-    #[serde(default)]
-    pub engine: String,
-    /// Whether every expectation and invariant held.
-    pub passed: bool,
-    /// BLAKE3 of the trace's bytes, hex.
-    pub trace_hash: String,
-    /// Virtual time covered.
-    pub duration_ns: u64,
-    /// The run's counts.
-    pub counts: Counts,
-    /// Expectations, in file order.
-    #[serde(default)]
-    pub expectations: Vec<Check>,
-    /// Invariant checks.
-    #[serde(default)]
-    pub invariants: Vec<Check>,
-    /// The first failure, if any.
-    #[serde(default)]
-    pub first_failure: Option<Failure>,
-    /// The command that reproduces the run.
-    #[serde(default)]
-    pub reproduce: String,
-    /// Version of the stegosim that ran it (absent in older summaries).
-    #[serde(default)]
-    pub stegosim_version: Option<String>,
-    /// When the run finished, RFC 3339 UTC, wall clock (absent in older summaries).
-    #[serde(default)]
-    pub finished_at: Option<String>,
-    /// Host name of the machine that ran it (absent in older summaries).
-    #[serde(default)]
-    pub host: Option<String>,
-}
-
-/// `counts` of `summary.json`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Counts {
-    /// Engine events.
-    pub events: u64,
-    /// Messages sent.
-    pub messages_sent: u64,
-    /// Messages delivered.
-    pub messages_delivered: u64,
-    /// Extra copies made by duplication.
-    pub messages_duplicated: u64,
-    /// Messages dropped, by reason.
-    pub messages_dropped: DropCounts,
-    /// Highest epoch with a committed macro block.
-    pub epochs: u64,
-    /// Distinct micro blocks prepared.
-    pub micro_blocks: u64,
-    /// Micro blocks reverted, summed over nodes.
-    pub micro_blocks_reverted: u64,
-    /// View changes, summed over nodes.
-    pub view_changes: u64,
-    /// Restakes, summed over nodes.
-    pub restakes: u64,
-    /// Faults applied.
-    pub faults: u64,
-    /// Timer stalls.
-    pub timer_stalls: u64,
-    /// The scenario's payments by final status.
-    pub transactions: TxCounts,
-    /// Lines in the trace.
-    pub trace_lines: u64,
-}
-
-/// Dropped messages by reason.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct DropCounts {
-    /// Lost to the loss model.
-    pub loss: u64,
-    /// Cut by a partition.
-    pub partition: u64,
-    /// Sent to a node that is down.
-    pub down: u64,
-    /// Queue overflow.
-    pub overflow: u64,
-}
-
-/// Payments by final status.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct TxCounts {
-    /// Submitted.
-    pub submitted: u64,
-    /// Committed.
-    pub committed: u64,
-    /// Rejected.
-    pub rejected: u64,
-    /// Conflicted.
-    pub conflicted: u64,
-    /// Still pending at the end.
-    pub pending: u64,
-    /// Not submitted: no free funds.
-    pub skipped_no_funds: u64,
-}
-
-/// One expectation or invariant result.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Check {
-    /// Name.
-    pub name: String,
-    /// Line in the scenario file.
-    #[serde(default)]
-    pub line: Option<usize>,
-    /// Whether it held.
-    pub held: bool,
-    /// When it was decided.
-    #[serde(default)]
-    pub t_ns: u64,
-    /// What was seen.
-    #[serde(default)]
-    pub detail: String,
-}
-
-/// The first failure of a run.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Failure {
-    /// When.
-    pub t_ns: u64,
-    /// `expectation` or `invariant`.
-    pub kind: String,
-    /// Name.
-    pub name: String,
-    /// What was seen.
-    #[serde(default)]
-    pub detail: String,
-    /// Line in the scenario file.
-    #[serde(default)]
-    pub line: Option<usize>,
-}
-
-/// One trace line, with the fields the report reads.
-#[derive(Debug, Deserialize)]
-struct Line {
-    t_ns: u64,
-    node: Option<u32>,
-    kind: String,
-    #[serde(default)]
-    epoch: Option<u64>,
-    #[serde(default)]
-    offset: Option<u64>,
-    #[serde(default)]
-    view_change: Option<u64>,
-    #[serde(default)]
-    tx: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    fault: Option<String>,
-    #[serde(default)]
-    reason: Option<String>,
-    #[serde(default)]
-    count: Option<u64>,
-    #[serde(default)]
-    nodes: Option<u32>,
-    #[serde(default)]
-    validators: Option<u32>,
-    #[serde(default)]
-    action: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    what: Option<String>,
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    session_id: Option<Value>,
-    #[serde(default)]
-    participants: Option<Value>,
-    /// Everything else the table of notable events shows (`groups`, `from`, `to`, ...).
-    #[serde(flatten)]
-    rest: BTreeMap<String, Value>,
-}
 
 /// A span of time in which something was wrong on a node (down) or on the network (cut).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -380,7 +196,7 @@ impl SimRun {
             path: summary_path.clone(),
             source: e,
         })?;
-        let summary: Summary = serde_json::from_str(&text).map_err(|e| Error::Format {
+        let summary = Summary::from_json(&text).map_err(|e| Error::Format {
             path: summary_path.clone(),
             line: e.line(),
             message: e.to_string(),
@@ -430,6 +246,20 @@ impl SimRun {
         &mut self.chains[i]
     }
 
+    /// An expectation or invariant line: kept, and notable when it failed.
+    fn check(&mut self, t: u64, kind: &str, name: String, held: bool, detail: String) {
+        if !held {
+            self.notable.push(Notable {
+                t_ns: t,
+                node: None,
+                what: format!("{kind} {name} FAILED"),
+                detail,
+                bad: true,
+            });
+        }
+        self.checks.push((t, kind.to_string(), name, held));
+    }
+
     fn read_trace(&mut self, path: &Path, reader: impl BufRead) -> Result<(), Error> {
         let end_ns = self.summary.duration_ns;
         // Open spans: crash per node, network cuts until `heal`.
@@ -450,37 +280,29 @@ impl SimRun {
             if line.trim().is_empty() {
                 continue;
             }
-            let l: Line = serde_json::from_str(&line).map_err(|e| Error::Format {
+            let l = TraceLine::parse(&line).map_err(|e| Error::Format {
                 path: path.to_path_buf(),
                 line: index + 1,
                 message: e.to_string(),
             })?;
             self.trace_lines_read += 1;
-            let t = l.t_ns;
-            match (l.kind.as_str(), l.node) {
-                ("run_started", _) => {
-                    self.nodes = l.nodes.unwrap_or(0);
-                    self.validators = l.validators.unwrap_or(self.nodes);
+            let (t, node) = (l.t_ns, l.node);
+            match (l.event, node) {
+                (Event::RunStarted(r), _) => {
+                    self.nodes = r.nodes as u32;
+                    self.validators = r.validators as u32;
                 }
-                ("micro_block_prepared", Some(n)) => {
+                (Event::MicroBlockPrepared(m), Some(n)) => {
                     block_times.push(t);
-                    let (e, o, v) = (
-                        l.epoch.unwrap_or(0),
-                        l.offset.unwrap_or(0),
-                        l.view_change.unwrap_or(0),
-                    );
-                    self.chain(n).micro.push((t, e, o, v));
+                    self.chain(n)
+                        .micro
+                        .push((t, m.epoch, m.offset, m.view_change));
                 }
-                ("macro_block_committed", Some(n)) => {
-                    let e = l.epoch.unwrap_or(0);
-                    self.chain(n).macro_blocks.push((t, e));
+                (Event::MacroBlockCommitted(m), Some(n)) => {
+                    self.chain(n).macro_blocks.push((t, m.epoch));
                 }
-                ("view_change", Some(n)) => {
-                    let (e, o, v) = (
-                        l.epoch.unwrap_or(0),
-                        l.offset.unwrap_or(0),
-                        l.view_change.unwrap_or(0),
-                    );
+                (Event::ViewChange(v), Some(n)) => {
+                    let (e, o, v) = (v.epoch, v.offset, v.view_change);
                     self.chain(n).view_changes.push((t, v));
                     self.notable.push(Notable {
                         t_ns: t,
@@ -490,8 +312,8 @@ impl SimRun {
                         bad: false,
                     });
                 }
-                ("micro_block_reverted", Some(n)) => {
-                    let (e, o) = (l.epoch.unwrap_or(0), l.offset.unwrap_or(0));
+                (Event::MicroBlockReverted(r), Some(n)) => {
+                    let (e, o) = (r.epoch, r.offset);
                     self.chain(n).reverts.push((t, e, o));
                     self.notable.push(Notable {
                         t_ns: t,
@@ -501,7 +323,7 @@ impl SimRun {
                         bad: true,
                     });
                 }
-                ("timer_stall", Some(n)) => {
+                (Event::TimerStall, Some(n)) => {
                     self.chain(n).timer_stalls.push(t);
                     self.notable.push(Notable {
                         t_ns: t,
@@ -511,36 +333,33 @@ impl SimRun {
                         bad: true,
                     });
                 }
-                ("transaction_status", _) => {
-                    if let (Some(tx), Some(status)) = (l.tx, l.status) {
-                        let changes = self.transactions.entry(tx).or_default();
-                        if changes.last().map(|(_, s)| s != &status).unwrap_or(true) {
-                            changes.push((t, status));
-                        }
+                (Event::TransactionStatus(s), _) => {
+                    let changes = self.transactions.entry(s.tx).or_default();
+                    if changes
+                        .last()
+                        .map(|(_, st)| st != &s.status)
+                        .unwrap_or(true)
+                    {
+                        changes.push((t, s.status));
                     }
                 }
-                ("message_dropped", _) => {
-                    self.dropped.push((
-                        t,
-                        l.reason.unwrap_or_else(|| "unknown".into()),
-                        l.count.unwrap_or(0),
-                    ));
+                (Event::MessageDropped(d), _) => {
+                    self.dropped.push((t, d.reason, d.count));
                 }
-                ("fault", node) => {
-                    let fault = l.fault.clone().unwrap_or_default();
-                    let detail = rest_detail(&l.rest, &["fault", "kind", "t_ns", "node"]);
+                (Event::Fault(fault), node) => {
+                    let name = fault.name();
                     self.notable.push(Notable {
                         t_ns: t,
                         node,
-                        what: format!("fault: {fault}"),
-                        detail: detail.clone(),
-                        bad: fault != "heal" && fault != "restart",
+                        what: format!("fault: {name}"),
+                        detail: fault_detail(&fault),
+                        bad: !matches!(fault, Fault::Heal(_) | Fault::Restart(_)),
                     });
-                    match (fault.as_str(), node) {
-                        ("crash", Some(n)) => {
+                    match (fault, node) {
+                        (Fault::Crash(_), Some(n)) => {
                             down_since.entry(n).or_insert(t);
                         }
-                        ("restart", Some(n)) => {
+                        (Fault::Restart(_), Some(n)) => {
                             if let Some(from) = down_since.remove(&n) {
                                 self.spans.push(Span {
                                     from_ns: from,
@@ -550,18 +369,17 @@ impl SimRun {
                                 });
                             }
                         }
-                        ("partition", _) => {
-                            let nodes = partition_minority(l.rest.get("groups"));
+                        (Fault::Partition(p), _) => {
                             cuts_open.push(Span {
                                 from_ns: t,
                                 to_ns: end_ns,
-                                nodes,
+                                nodes: partition_minority(&p.groups),
                                 what: "partition".into(),
                             });
                         }
-                        ("cut", _) => {
-                            let mut nodes = node_list(l.rest.get("from"));
-                            nodes.extend(node_list(l.rest.get("to")));
+                        (Fault::Cut(c), _) => {
+                            let mut nodes = c.from;
+                            nodes.extend(c.to);
                             nodes.sort_unstable();
                             nodes.dedup();
                             cuts_open.push(Span {
@@ -571,13 +389,13 @@ impl SimRun {
                                 what: "cut".into(),
                             });
                         }
-                        ("heal", _) => {
+                        (Fault::Heal(_), _) => {
                             for mut s in cuts_open.drain(..) {
                                 s.to_ns = t;
                                 self.spans.push(s);
                             }
                         }
-                        ("clock_drift", Some(n)) => {
+                        (Fault::ClockDrift(d), Some(n)) => {
                             if let Some((from, what)) = drift_open.remove(&n) {
                                 self.spans.push(Span {
                                     from_ns: from,
@@ -586,61 +404,58 @@ impl SimRun {
                                     what,
                                 });
                             }
-                            let ppm = l.rest.get("drift_ppm").and_then(Value::as_i64).unwrap_or(0);
-                            if ppm != 0 {
-                                drift_open.insert(n, (t, format!("clock drift {ppm} ppm")));
+                            if d.drift_ppm != 0 {
+                                drift_open
+                                    .insert(n, (t, format!("clock drift {} ppm", d.drift_ppm)));
                             }
                         }
                         _ => {}
                     }
                 }
-                ("step", node) => {
-                    if let Some(error) = l.error {
+                (Event::Step(s), node) => {
+                    if let Some(error) = s.error {
                         self.notable.push(Notable {
                             t_ns: t,
                             node,
-                            what: format!("step {} failed", l.action.unwrap_or_default()),
+                            what: format!("step {} failed", s.action),
                             detail: error,
                             bad: true,
                         });
-                    } else if l.action.as_deref() == Some("pop_micro_block") {
+                    } else if s.action == "pop_micro_block" {
                         self.notable.push(Notable {
                             t_ns: t,
                             node,
                             what: "step pop_micro_block".into(),
-                            detail: rest_detail(&l.rest, &["line"]),
+                            detail: format!(
+                                "epoch={} offset={}",
+                                s.epoch.unwrap_or(0),
+                                s.offset.unwrap_or(0)
+                            ),
                             bad: false,
                         });
                     }
                 }
-                ("refused", node) => {
-                    let what = l.what.unwrap_or_default();
+                (Event::Refused(r), node) => {
                     self.notable.push(Notable {
                         t_ns: t,
                         node,
                         what: "refused".into(),
-                        detail: format!("{what}: {}", l.error.unwrap_or_default()),
+                        detail: format!("{}: {}", r.what, r.error),
                         bad: false,
                     });
                 }
-                ("snowball_status", node) => {
-                    let Some(state) = l.state.filter(|s| !s.is_empty()) else {
+                (Event::SnowballStatus(s), node) => {
+                    if s.state.is_empty() {
                         return Err(Error::Format {
                             path: path.to_path_buf(),
                             line: index + 1,
                             message: "snowball_status without a state".into(),
                         });
-                    };
+                    }
+                    let state = s.state;
                     let node = node.unwrap_or(0);
-                    let session = l.session_id.map(|v| match v {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    });
-                    let participants = match l.participants {
-                        Some(Value::Number(n)) => n.as_u64(),
-                        Some(Value::Array(a)) => Some(a.len() as u64),
-                        _ => None,
-                    };
+                    let session = s.session_id.map(|id| id.to_string());
+                    let participants = s.participants;
                     // A new session on a node whose round is still open: that round never
                     // finished.
                     if let Some(open) = rounds_open.get(&node)
@@ -709,25 +524,11 @@ impl SimRun {
                         });
                     }
                 }
-                ("expectation", _) | ("invariant", _) => {
-                    let held = l.rest.get("held").and_then(Value::as_bool).unwrap_or(false);
-                    let name = l.name.unwrap_or_default();
-                    self.checks.push((t, l.kind.clone(), name.clone(), held));
-                    if !held {
-                        let detail = l
-                            .rest
-                            .get("detail")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string();
-                        self.notable.push(Notable {
-                            t_ns: t,
-                            node: None,
-                            what: format!("{} {name} FAILED", l.kind),
-                            detail,
-                            bad: true,
-                        });
-                    }
+                (Event::Expectation(e), _) => {
+                    self.check(t, "expectation", e.name, e.held, e.detail);
+                }
+                (Event::Invariant(i), _) => {
+                    self.check(t, "invariant", i.name, i.held, i.detail);
                 }
                 _ => {}
             }
@@ -832,17 +633,13 @@ impl SimRun {
 }
 
 /// The nodes outside the largest group of a partition (the ones cut off).
-fn partition_minority(groups: Option<&Value>) -> Vec<u32> {
-    let Some(Value::Array(groups)) = groups else {
-        return Vec::new();
-    };
-    let lists: Vec<Vec<u32>> = groups.iter().map(|g| node_list(Some(g))).collect();
-    let largest = lists
+fn partition_minority(groups: &[Vec<u32>]) -> Vec<u32> {
+    let largest = groups
         .iter()
         .enumerate()
         .max_by_key(|(i, g)| (g.len(), std::cmp::Reverse(*i)))
         .map(|(i, _)| i);
-    let mut nodes: Vec<u32> = lists
+    let mut nodes: Vec<u32> = groups
         .iter()
         .enumerate()
         .filter(|(i, _)| Some(*i) != largest)
@@ -852,29 +649,21 @@ fn partition_minority(groups: Option<&Value>) -> Vec<u32> {
     nodes
 }
 
-/// Node indices in a JSON number or list of numbers.
-fn node_list(v: Option<&Value>) -> Vec<u32> {
-    match v {
-        Some(Value::Number(n)) => n.as_u64().map(|n| vec![n as u32]).unwrap_or_default(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_u64)
-            .map(|n| n as u32)
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// `key=value` pairs of the remaining fields, for tables.
-fn rest_detail(rest: &BTreeMap<String, Value>, skip: &[&str]) -> String {
-    rest.iter()
-        .filter(|(k, _)| !skip.contains(&k.as_str()))
+/// A fault's own fields as `key=value` pairs (keys in alphabetical order, values as JSON),
+/// for tables.
+fn fault_detail(fault: &Fault) -> String {
+    let Ok(Value::Object(fields)) = serde_json::to_value(fault) else {
+        return String::new();
+    };
+    fields
+        .iter()
+        .filter(|(k, _)| k.as_str() != "fault")
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(" ")
 }
 
-/// Nanoseconds as seconds with millisecond precision, e.g. `12.345 s`.
+/// Nanoseconds as seconds with millisecond precision, e.g. `12.345 s` (the report's times).
 pub fn fmt_s(ns: u64) -> String {
-    format!("{:.3} s", ns as f64 / 1e9)
+    format!("{} s", format_fixed(ns, Unit::Seconds))
 }

@@ -374,7 +374,7 @@ fn several_results_merge_exactly_into_one_report() {
         .iter()
         .map(|p| stegosim_reports::load::read_results(p).unwrap())
         .collect();
-    let merged = stegosim_loadgen::results::merge(&inputs, &[]).unwrap();
+    let merged = stegosim_formats::results::merge(&inputs, &[]).unwrap();
     assert_eq!(run.results, merged);
     // Counts add up.
     let sum = |k: &str| -> u64 {
@@ -467,7 +467,7 @@ fn errors_over_time_are_stacked_by_code_and_merge_by_code() {
     );
     assert!(!svg.contains("all codes"));
     // Merging adds the codes second by second.
-    let merged = stegosim_loadgen::results::merge(&[r.clone(), r.clone()], &[]).unwrap();
+    let merged = stegosim_formats::results::merge(&[r.clone(), r.clone()], &[]).unwrap();
     for (m, one) in merged.series.iter().zip(&r.series) {
         for (code, n) in &one.errors_by_code {
             assert_eq!(m.errors_by_code[code], 2 * n, "second {}: {code}", m.second);

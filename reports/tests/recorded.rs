@@ -215,7 +215,7 @@ fn a_folder_without_results_is_an_error_naming_it() {
 
 #[test]
 fn snowball_rounds_are_read_and_drawn() {
-    // Hand-written: round s1 succeeds on 3 nodes; in s2 node 2 fails in `signature` while
+    // Hand-written: round 1 succeeds on 3 nodes; in round 2 node 2 fails in `signature` while
     // nodes 0 and 1 reveal keys, go on with 2 participants and succeed; node 0 is still in
     // the pool at the end.
     let run = SimRun::load(&data("snowball")).unwrap();
@@ -233,7 +233,7 @@ fn snowball_rounds_are_read_and_drawn() {
         .collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].node, 2);
-    assert_eq!(failed[0].session.as_deref(), Some("s2"));
+    assert_eq!(failed[0].session.as_deref(), Some("2"));
     assert_eq!(failed[0].failed_in(), Some("signature"));
     assert_eq!(failed[0].participants, Some(3));
     let unfinished: Vec<_> = run
@@ -243,11 +243,11 @@ fn snowball_rounds_are_read_and_drawn() {
         .collect();
     assert_eq!(unfinished.len(), 1);
     assert_eq!(unfinished[0].end_ns, run.summary.duration_ns);
-    // Node 0's s2: the exclusion shows as secret_keying, then a second cloaked_vals with 2.
+    // Node 0's round 2: the exclusion shows as secret_keying, then a second cloaked_vals with 2.
     let s2 = run
         .snowball
         .iter()
-        .find(|r| r.node == 0 && r.session.as_deref() == Some("s2"))
+        .find(|r| r.node == 0 && r.session.as_deref() == Some("2"))
         .unwrap();
     let states: Vec<&str> = s2.phases.iter().map(|p| p.state.as_str()).collect();
     assert_eq!(
@@ -316,7 +316,12 @@ fn a_snowball_line_without_a_state_is_an_error_naming_the_line() {
     .unwrap();
     std::fs::write(
         dir.path().join("trace.jsonl"),
-        "{\"t_ns\":0,\"kind\":\"run_started\",\"nodes\":1}\n{\"t_ns\":5,\"node\":0,\"kind\":\"snowball_status\"}\n",
+        concat!(
+            r#"{"t_ns":0,"node":null,"kind":"run_started","scenario":"x","seed":1,"engine":"des","nodes":1,"validators":1,"duration_ns":1,"chain":"dev"}"#,
+            "\n",
+            r#"{"t_ns":5,"node":0,"kind":"snowball_status","account_id":"a"}"#,
+            "\n",
+        ),
     )
     .unwrap();
     let e = SimRun::load(dir.path()).unwrap_err().to_string();

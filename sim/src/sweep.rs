@@ -9,6 +9,8 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use stegosim_formats::markup::escape_xml;
+
 use crate::runner::{Failure, RunOptions, run};
 use crate::scenario::Scenario;
 
@@ -181,22 +183,6 @@ fn one_seed(scenario: &Scenario, seed: u64, check_determinism: bool) -> SeedResu
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// JUnit XML for a sweep: one test case per seed, named `seed N`, whose failure message holds
 /// the first failure and the command that reproduces it (`reproduce_prefix` + seed).
 pub fn junit_xml(scenario: &str, reproduce_prefix: &str, results: &[SeedResult]) -> String {
@@ -205,13 +191,13 @@ pub fn junit_xml(scenario: &str, reproduce_prefix: &str, results: &[SeedResult])
     x.push_str(&format!(
         "<testsuites tests=\"{}\" failures=\"{failures}\">\n  <testsuite name=\"stegosim sweep {}\" tests=\"{}\" failures=\"{failures}\">\n",
         results.len(),
-        xml_escape(scenario),
+        escape_xml(scenario),
         results.len()
     ));
     for r in results {
         x.push_str(&format!(
             "    <testcase classname=\"{}\" name=\"seed {}\"",
-            xml_escape(scenario),
+            escape_xml(scenario),
             r.seed
         ));
         if r.passed {
@@ -232,8 +218,8 @@ pub fn junit_xml(scenario: &str, reproduce_prefix: &str, results: &[SeedResult])
         };
         x.push_str(&format!(
             ">\n      <failure message=\"{}\">reproduce with: {}{}</failure>\n    </testcase>\n",
-            xml_escape(&message),
-            xml_escape(reproduce_prefix),
+            escape_xml(&message),
+            escape_xml(reproduce_prefix),
             r.seed
         ));
     }

@@ -5,6 +5,11 @@
 //! go in (no wall-clock time, no paths, no host names), so the same seed and build give the
 //! same bytes wherever the trace is written; the hash proves it. `sim/README.md` documents
 //! every kind.
+//!
+//! The format's types are `stegosim_formats::trace` (one `Event` variant per kind, a
+//! `TraceWriter` with this same running hash), which the reports read the trace with and
+//! whose bytes are proven equal to this builder's; the runner is to build those lines instead
+//! of calling [`Trace::emit`] once its restructuring lands, and this builder then goes.
 
 use std::io::Write;
 

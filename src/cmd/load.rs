@@ -8,12 +8,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use stegosim_formats::plan::Model;
+use stegosim_formats::results::{Results, merge};
+use stegosim_formats::threshold::Threshold;
 use stegosim_loadgen::config::{RunConfig, parse_duration, parse_stage};
 use stegosim_loadgen::mix::RequestSpec;
-use stegosim_loadgen::plan::Model;
-use stegosim_loadgen::results::{Results, merge};
 use stegosim_loadgen::run::{RunError, RunOptions, run};
-use stegosim_loadgen::threshold::Threshold;
 
 /// Exit code: a threshold failed (k6's convention).
 pub const EXIT_THRESHOLD_FAILED: u8 = 99;

@@ -17,10 +17,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use stegosim_sim::runner::{EngineKind, Outcome, Progress, RunOptions};
+use stegosim_formats::duration::format as format_ns;
+use stegosim_formats::summary::{self, Summary};
+use stegosim_sim::runner::{self, EngineKind, Outcome, Progress, RunOptions};
 use stegosim_sim::scenario::{self, Scenario};
 use stegosim_sim::sweep::{SeedRange, Shard};
-use stegosim_sim::time::format_ns;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -159,13 +160,9 @@ fn run_inner(args: RunArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
 
     let reproduce = format!("stegosim run {label} --seed {seed}");
-    let summary = summary_json(&outcome, &reproduce);
-    let summary_path = out.join("summary.json");
-    std::fs::write(
-        &summary_path,
-        serde_json::to_string_pretty(&summary)? + "\n",
-    )
-    .with_context(|| format!("cannot write {}", summary_path.display()))?;
+    let summary_path = out.join(summary::FILE_NAME);
+    std::fs::write(&summary_path, summary_of(&outcome, &reproduce).to_json())
+        .with_context(|| format!("cannot write {}", summary_path.display()))?;
     print_summary(&outcome, &out, wall, &reproduce);
     if let Some(dir) = &args.report {
         let (html, md) = stegosim_reports::write_report_dir(&out, dir)?;
@@ -178,23 +175,83 @@ fn run_inner(args: RunArgs) -> Result<ExitCode> {
     })
 }
 
-fn summary_json(o: &Outcome, reproduce: &str) -> serde_json::Value {
-    serde_json::json!({
-        "scenario": o.scenario,
-        "seed": o.seed,
-        "engine": o.engine,
-        "passed": o.passed,
-        "trace_hash": o.trace_hash,
-        "duration_ns": o.duration_ns,
-        "counts": o.counts,
-        "expectations": o.expectations,
-        "invariants": o.invariants,
-        "first_failure": o.first_failure,
-        "reproduce": reproduce,
-        "stegosim_version": env!("CARGO_PKG_VERSION"),
-        "finished_at": utc_now_rfc3339(),
-        "host": host_name(),
-    })
+/// The run's `summary.json`: the outcome, the command that reproduces it, and where and when
+/// it ran.
+fn summary_of(o: &Outcome, reproduce: &str) -> Summary {
+    // Exhaustive destructuring: a count the simulator adds fails to compile here until the
+    // format has it too.
+    let runner::Counts {
+        events,
+        messages_sent,
+        messages_delivered,
+        messages_duplicated,
+        messages_dropped,
+        epochs,
+        micro_blocks,
+        micro_blocks_reverted,
+        view_changes,
+        restakes,
+        faults,
+        timer_stalls,
+        transactions,
+        trace_lines,
+    } = &o.counts;
+    let check = |c: &runner::CheckResult| summary::Check {
+        detail: c.detail.clone(),
+        held: c.held,
+        line: c.line,
+        name: c.name.clone(),
+        t_ns: c.t_ns,
+    };
+    Summary {
+        counts: summary::Counts {
+            epochs: *epochs,
+            events: *events,
+            faults: *faults,
+            messages_delivered: *messages_delivered,
+            messages_dropped: summary::DropCounts {
+                down: messages_dropped.down,
+                loss: messages_dropped.loss,
+                overflow: messages_dropped.overflow,
+                partition: messages_dropped.partition,
+            },
+            messages_duplicated: *messages_duplicated,
+            messages_sent: *messages_sent,
+            micro_blocks: *micro_blocks,
+            micro_blocks_reverted: *micro_blocks_reverted,
+            restakes: *restakes,
+            timer_stalls: *timer_stalls,
+            trace_lines: *trace_lines,
+            transactions: summary::TxCounts {
+                committed: transactions.committed,
+                conflicted: transactions.conflicted,
+                pending: transactions.pending,
+                rejected: transactions.rejected,
+                skipped_no_funds: transactions.skipped_no_funds,
+                submitted: transactions.submitted,
+            },
+            view_changes: *view_changes,
+        },
+        duration_ns: o.duration_ns,
+        engine: o.engine.name().to_string(),
+        expectations: o.expectations.iter().map(check).collect(),
+        finished_at: Some(utc_now_rfc3339()),
+        first_failure: o.first_failure.as_ref().map(|f| summary::Failure {
+            detail: f.detail.clone(),
+            kind: f.kind.clone(),
+            line: f.line,
+            name: f.name.clone(),
+            t_ns: f.t_ns,
+        }),
+        host: Some(host_name()),
+        invariants: o.invariants.iter().map(check).collect(),
+        passed: o.passed,
+        reproduce: reproduce.to_string(),
+        scenario: o.scenario.clone(),
+        seed: o.seed,
+        stegosim_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        trace_hash: o.trace_hash.clone(),
+    }
 }
 
 /// The wall-clock time as RFC 3339 UTC (seconds), for `finished_at` in summary.json: it

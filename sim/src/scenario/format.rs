@@ -9,9 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer};
+use stegosim_formats::duration::Duration;
 use toml::Spanned;
-
-use crate::time::Duration;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Deserialize)]

@@ -1,4 +1,6 @@
-//! The results file (`--out results.json`): its format, and merging several into one.
+//! The load results file (`stegosim load --out results.json`): its format, and merging
+//! several into one. The load generator writes it; `stegosim load merge` and the reports
+//! read it.
 //!
 //! The format is documented in `loadgen/README.md` ("Results format"); [`FORMAT`] and
 //! [`VERSION`] name it. Everything in `summary` is computed from the rest of the file (the
@@ -18,7 +20,6 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{Recorder, SERIES_SIGFIG, SIGFIG, new_histogram};
 use crate::threshold::{Threshold, ThresholdResult};
 
 /// The value of `format` in every results file.
@@ -32,6 +33,24 @@ pub const ALL: &str = "all";
 
 /// The encoding of histograms, as written in `histograms.encoding`.
 pub const HISTOGRAM_ENCODING: &str = "hdr-v2-deflate-base64";
+
+/// Significant figures of the run's histograms (0.1% resolution).
+pub const SIGFIG: u8 = 3;
+
+/// Significant figures of the per-second histograms of the time series (1% is plenty for a
+/// plot, and keeps each second small).
+pub const SERIES_SIGFIG: u8 = 2;
+
+/// The longest run the time series covers, in seconds (one entry per second).
+pub const SERIES_SECONDS_MAX: usize = 7 * 24 * 3600;
+
+/// A new, empty, auto-resizing histogram of nanoseconds.
+pub fn new_histogram(sigfig: u8) -> Histogram<u64> {
+    // Cannot fail: 2 and 3 significant figures are in hdrhistogram's range (0 to 5).
+    let mut h = Histogram::new(sigfig).expect("sigfig 2 or 3 is valid");
+    h.auto(true);
+    h
+}
 
 /// Why a results file cannot be read or merged.
 #[derive(Debug, thiserror::Error)]
@@ -349,7 +368,8 @@ pub struct Second {
 }
 
 impl Second {
-    fn empty() -> Second {
+    /// A second in which nothing happened.
+    pub fn empty() -> Second {
         Second {
             started: 0,
             completed: 0,
@@ -381,74 +401,6 @@ pub struct Measured {
 }
 
 impl Measured {
-    /// What one run's recorder holds, with its source description.
-    pub fn from_recorder(r: &Recorder, source: Source) -> Measured {
-        let mut counts = BTreeMap::new();
-        let mut latency = BTreeMap::new();
-        let mut service = BTreeMap::new();
-        for (i, name) in r.metrics.iter().enumerate() {
-            let c: &mut Counts = counts.entry(name.clone()).or_default();
-            c.started += r.started[i];
-            c.completed += r.completed[i];
-            latency.insert(name.clone(), r.latency[i].clone());
-            service.insert(name.clone(), r.service[i].clone());
-        }
-        for ((name, code), n) in &r.errors {
-            *counts
-                .entry(name.clone())
-                .or_default()
-                .errors
-                .entry(code.clone())
-                .or_insert(0) += n;
-        }
-        for ((name, code), n) in &r.follow_errors {
-            *counts
-                .entry(name.clone())
-                .or_default()
-                .follow_errors
-                .entry(code.clone())
-                .or_insert(0) += n;
-        }
-        for (name, n) in &r.follow_unfinished {
-            counts.entry(name.clone()).or_default().follow_unfinished += n;
-        }
-        Measured {
-            counts,
-            latency,
-            service,
-            follow: r.follow.clone(),
-            lateness: r.lateness.clone(),
-            series: r
-                .series
-                .iter()
-                .map(|s| {
-                    let mut latency_by_type: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
-                    for (i, h) in s.latency_by_metric.iter().enumerate() {
-                        let name = r
-                            .metrics
-                            .get(i)
-                            .cloned()
-                            .unwrap_or_else(|| format!("metric{i}"));
-                        let target = latency_by_type
-                            .entry(name)
-                            .or_insert_with(|| new_histogram(SERIES_SIGFIG));
-                        // Same precision, auto-resize: adding cannot fail.
-                        let _ = target.add(h);
-                    }
-                    Second {
-                        started: s.started,
-                        completed: s.completed,
-                        errors: s.errors,
-                        errors_by_code: s.error_codes.clone(),
-                        latency: s.latency.clone(),
-                        latency_by_type,
-                    }
-                })
-                .collect(),
-            sources: vec![source],
-        }
-    }
-
     /// Decodes a results file's data.
     pub fn from_results(r: &Results) -> Result<Measured, ResultsError> {
         if r.format != FORMAT {
@@ -478,7 +430,7 @@ impl Measured {
         for p in &r.series {
             let h = decode_histogram(&format!("series[{}]", p.second), &p.latency)?;
             let i = p.second as usize;
-            if i > crate::metrics::SERIES_SECONDS_MAX {
+            if i > SERIES_SECONDS_MAX {
                 return Err(ResultsError::Format(format!(
                     "series second {i} is beyond the limit"
                 )));

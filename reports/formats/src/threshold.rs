@@ -21,6 +21,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::duration::format_approx;
 use crate::results::{Percentiles, Summary};
 
 /// A comparison.
@@ -161,19 +162,6 @@ pub struct ThresholdResult {
     pub actual: String,
 }
 
-/// Formats ns for people: `850ns`, `12.3µs`, `4.21ms`, `1.50s`.
-pub fn format_ns(ns: f64) -> String {
-    if ns < 1e3 {
-        format!("{ns:.0}ns")
-    } else if ns < 1e6 {
-        format!("{:.1}µs", ns / 1e3)
-    } else if ns < 1e9 {
-        format!("{:.2}ms", ns / 1e6)
-    } else {
-        format!("{:.2}s", ns / 1e9)
-    }
-}
-
 impl Threshold {
     /// Parses a threshold (see the module documentation for the grammar).
     pub fn parse(text: &str) -> Result<Threshold, ThresholdError> {
@@ -294,7 +282,7 @@ impl Threshold {
                     Some(p) if p.count == 0 => result(false, None, format!("no data for {name:?}")),
                     Some(p) => {
                         let v = stat.of(p) as f64;
-                        result(self.op.holds(v, *bound_ns), Some(v), format_ns(v))
+                        result(self.op.holds(v, *bound_ns), Some(v), format_approx(v))
                     }
                 }
             }

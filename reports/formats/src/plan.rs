@@ -26,6 +26,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Nanoseconds per second.
 pub const NS_PER_S: u64 = 1_000_000_000;
 
@@ -485,6 +487,118 @@ impl Plan {
         }
         self.scheduled_count()
             .map(|n| n as f64 / (end as f64 / NS_PER_S as f64))
+    }
+}
+
+/// The longest duration a load profile takes, in ns (about 31 years: far beyond any run, and
+/// far enough below `u64::MAX` that sums of durations cannot overflow).
+pub const PROFILE_DURATION_MAX_NS: u64 = 1_000_000_000_000_000_000;
+
+/// Parses a duration of a load profile or its flags: the one grammar of
+/// [`crate::duration`], at most [`PROFILE_DURATION_MAX_NS`]. Returns ns.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let ns = crate::duration::parse(text).map_err(|e| e.to_string())?;
+    if ns > PROFILE_DURATION_MAX_NS {
+        return Err(format!("duration {text:?} is out of range"));
+    }
+    Ok(ns)
+}
+
+/// One stage as written in a profile: `{ duration = "10s", target = 2000 }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageConfig {
+    /// How long the stage lasts (`10s`, `500ms`, `2m`).
+    pub duration: String,
+    /// The rate (per second) or VUs at its end.
+    pub target: f64,
+}
+
+/// The keys of a load profile that make its schedule, as written (durations as text). The
+/// load generator's configuration holds them among its other keys; a results file's
+/// `config` holds them too, so a reader of results can rebuild the schedule the run
+/// followed. Unknown keys are ignored here: the configuration has many more.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ScheduleConfig {
+    /// The workload model (k6's name; default `constant-arrival-rate`, or
+    /// `ramping-arrival-rate` when there are stages).
+    pub model: Option<String>,
+    /// Requests per second (`constant-arrival-rate`).
+    pub rate: Option<f64>,
+    /// Starting rate of `ramping-arrival-rate` (default 0).
+    pub start_rate: Option<f64>,
+    /// Starting VUs of `ramping-vus` (default 1).
+    pub start_vus: Option<f64>,
+    /// Stages of the ramping models.
+    pub stages: Vec<StageConfig>,
+    /// How long the constant models run (`per-vu-iterations`: the most it may run).
+    pub duration: Option<String>,
+    /// Virtual users of the closed models.
+    pub vus: Option<u64>,
+    /// Iterations per VU (`per-vu-iterations`).
+    pub iterations: Option<u64>,
+    /// Closed models: a VU starts an iteration at most this often.
+    pub pacing: Option<String>,
+}
+
+/// Why a profile's schedule keys make no plan.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    /// A value that does not parse (an unknown model, a bad duration).
+    #[error("{0}")]
+    Invalid(String),
+    /// The model's numbers.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+impl ScheduleConfig {
+    /// The model.
+    pub fn model(&self) -> Result<Model, ScheduleError> {
+        let name = self.model.as_deref().unwrap_or(if self.stages.is_empty() {
+            "constant-arrival-rate"
+        } else {
+            "ramping-arrival-rate"
+        });
+        Model::from_name(name).ok_or_else(|| {
+            ScheduleError::Invalid(format!(
+                "unknown model {name:?}: use one of {}",
+                Model::ALL.map(|m| m.name()).join(", ")
+            ))
+        })
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> Result<Plan, ScheduleError> {
+        let model = self.model()?;
+        let mut stages = Vec::new();
+        for s in &self.stages {
+            stages.push(Stage {
+                duration_ns: parse_duration(&s.duration)
+                    .map_err(|e| ScheduleError::Invalid(format!("stage: {e}")))?,
+                target: s.target,
+            });
+        }
+        let opt_duration = |what: &str, v: &Option<String>| -> Result<Option<u64>, ScheduleError> {
+            v.as_deref()
+                .map(parse_duration)
+                .transpose()
+                .map_err(|e| ScheduleError::Invalid(format!("{what}: {e}")))
+        };
+        let params = ModelParams {
+            rate: self.rate,
+            start: match model {
+                Model::RampingVus => self.start_vus,
+                _ => self.start_rate,
+            },
+            stages,
+            duration_ns: opt_duration("duration", &self.duration)?,
+            vus: self.vus,
+            iterations: self.iterations,
+            pacing_ns: opt_duration("pacing", &self.pacing)?,
+        };
+        Ok(Plan::new(model, &params)?)
     }
 }
 
