@@ -25,9 +25,6 @@ pub enum Next {
 
 /// An engine as the scenario runner sees it.
 pub trait Backend: Sized {
-    /// Name of the engine (as on the command line).
-    const NAME: &'static str;
-
     /// Refuses, before anything runs, a step this engine cannot carry out: the error names
     /// the step's line, the step and the engine.
     fn check_steps(scenario: &Scenario, steps: &[Located<Step>]) -> Result<(), String>;
@@ -112,8 +109,6 @@ pub struct DesBackend {
 }
 
 impl Backend for DesBackend {
-    const NAME: &'static str = "des";
-
     fn check_steps(_: &Scenario, _: &[Located<Step>]) -> Result<(), String> {
         Ok(())
     }
@@ -202,7 +197,7 @@ impl Backend for DesBackend {
     ) -> bool {
         self.cluster
             .with_node(&mut self.engine, id, out, |n, now| {
-                n.handle_request(now, crate::runner::API_CONN, req)
+                n.handle_request(now, crate::run::API_CONN, req)
             })
             .is_some()
     }

@@ -5,44 +5,58 @@
 //! clock drift; scripts what happens with scenario files; checks expectations and invariants;
 //! and writes a trace whose hash is the same for the same seed and build.
 //!
+//! The public surface is small: [`run()`] a [`Scenario`] (loaded by [`scenario::load`]) with
+//! [`RunOptions`] into an [`Outcome`]; [`sweep`] it over seeds; [`shrink`] a failing one;
+//! [`bench`] the engine. ([`load`] drives the load generator on simulated nodes for
+//! `stegosim load --sim`; [`time`] is the duration syntax scenario files use.)
+//!
 //! ## Layout
-//! - [`des`]: the discrete-event engine: event queue, network model, clocks, timers. It knows
-//!   hosts only by index, so other drivers (a load generator's clients, the ring benchmark)
-//!   use it as well as the node driver.
-//! - [`cluster`]: the node driver: calls the node cores, routes their messages through the
-//!   engine, re-arms their timers, crashes and restarts them on their `MemStore`.
+//! - [`run`]: a scenario plus a seed make a run: the loop over owned parts (`run::facts` the
+//!   fact store, `run::checks` and `run::expect` the checks, `run::client` payments,
+//!   resubmission and API requests, `run::steps` what a step does, `run::node_events` their
+//!   trace lines).
+//! - [`outcome`]: what a run produced: verdict, trace hash, counts, every check's result.
 //! - [`scenario`]: the scenario file format, its checks and the built-in scenarios;
-//!   [`scenario::swarm`] turns a seed into a fault mix.
-//! - [`runner`]: a scenario plus a seed make a run: steps, workloads, expectations,
-//!   invariants, the trace and an [`runner::Outcome`].
-//! - [`trace`]: the JSON-lines trace and its running BLAKE3 hash.
+//!   `scenario::step` is the one place that says what a step means; `scenario::swarm` turns
+//!   a seed into a fault mix.
+//! - [`sweep`]: one scenario over many seeds, threaded and sharded, with JUnit XML.
+//! - [`shrink`]: smaller variants of a failing scenario that fail the same way.
+//! - [`bench`]: the ring benchmark of the engines alone (`bench::turmoil` on turmoil hosts).
 //! - [`load`]: `stegosim load --sim`: the load generator's workers against simulated nodes
 //!   over encrypted frames, in virtual time.
-//! - [`wallet`]: payments from the genesis-funded account.
-//! - [`sigcache`]: a signature-check cache shared by all nodes of a run.
-//! - [`sweep`]: one scenario over many seeds, threaded and sharded, with JUnit XML.
-//! - [`bench`]: the ring benchmark of the engine alone.
 //! - [`time`]: durations as scenario files write them.
+//! - `backend` (private): what the runner needs from an engine, and the `des` one.
+//! - `des` (private): the discrete-event engine: event queue, network model, clocks, timers.
+//!   It knows hosts only by index, so other drivers (the load generator's clients, the ring
+//!   benchmark) use it as well as the node driver.
+//! - `cluster` (private): the node driver on `des`: calls the node cores, routes their
+//!   messages through the engine, re-arms their timers, crashes and restarts them on their
+//!   `MemStore`; derives each node incarnation's seed (for both engines).
+//! - `turmoil_engine` (private): the turmoil engine: the real drivers on turmoil hosts.
+//! - `trace` (private): the JSON-lines trace and its running BLAKE3 hash.
+//! - `wallet` (private): payments from the genesis-funded account.
+//! - `sigcache` (private): a signature-check cache shared by all nodes of a run.
 //!
 //! See `sim/README.md` for the trace format and `scenarios/README.md` for scenario files.
 
 #![warn(missing_docs)]
 
-pub mod backend;
+mod backend;
 pub mod bench;
-pub mod bench_turmoil;
-pub mod cluster;
-pub mod des;
+mod cluster;
+mod des;
 pub mod load;
-pub mod runner;
+pub mod outcome;
+pub mod run;
 pub mod scenario;
 pub mod shrink;
-pub mod sigcache;
+mod sigcache;
 pub mod sweep;
 pub mod time;
-pub mod trace;
-pub mod turmoil_engine;
-pub mod wallet;
+mod trace;
+mod turmoil_engine;
+mod wallet;
 
-pub use runner::{EngineKind, Outcome, Progress, RunError, RunOptions, run};
+pub use outcome::{CheckResult, Counts, Failure, Outcome};
+pub use run::{EngineKind, Progress, RunError, RunOptions, run};
 pub use scenario::{Scenario, ScenarioError, load, load_builtin};

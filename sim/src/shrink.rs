@@ -16,8 +16,9 @@
 //! file checks it ([`Scenario::recheck`]: indices in range, names bound before use, a valid
 //! chain), and a variant that fails the check is not run.
 
-use crate::runner::{EngineKind, Failure, Outcome, RunOptions, run};
-use crate::scenario::{Expect, NodeRef, Scenario, Step, Workload};
+use crate::outcome::{Failure, Outcome};
+use crate::run::{EngineKind, RunOptions, run};
+use crate::scenario::{Expect, NodeRef, NodesMut, Scenario, Step, Workload};
 
 /// What a node reference becomes when node `removed` goes: `None` when it named that node.
 fn renumber(r: &NodeRef, removed: u32) -> Option<NodeRef> {
@@ -37,18 +38,10 @@ fn renumber_list(refs: &[NodeRef], removed: u32) -> Option<Vec<NodeRef>> {
 /// A step after node `removed` went; `None` when the step goes with it.
 fn step_without(step: &Step, removed: u32) -> Option<Step> {
     let mut s = step.clone();
-    match &mut s {
-        Step::Pay { node, .. }
-        | Step::Api { node, .. }
-        | Step::PopMicroBlock { node, .. }
-        | Step::SetRestaking { node, .. }
-        | Step::Restake { node, .. }
-        | Step::Pick { node, .. }
-        | Step::Crash { node, .. }
-        | Step::Restart { node, .. }
-        | Step::ClockDrift { node, .. }
-        | Step::SnowballDrop { node, .. } => *node = renumber(node, removed)?,
-        Step::Partition { groups, .. } => {
+    match s.nodes_mut() {
+        NodesMut::None => {}
+        NodesMut::One(node) => *node = renumber(node, removed)?,
+        NodesMut::Groups(groups) => {
             let kept: Vec<Vec<NodeRef>> = groups
                 .iter()
                 .filter_map(|g| renumber_list(g, removed))
@@ -58,16 +51,15 @@ fn step_without(step: &Step, removed: u32) -> Option<Step> {
             }
             *groups = kept;
         }
-        Step::Cut { from, to, .. } => {
+        NodesMut::Pair(from, to) => {
             *from = renumber_list(from, removed)?;
             *to = renumber_list(to, removed)?;
         }
-        Step::SetNetwork { from, to, .. } => {
-            for l in [from, to].into_iter().flatten() {
+        NodesMut::Lists(lists) => {
+            for l in lists.into_iter().flatten() {
                 *l = renumber_list(l, removed)?;
             }
         }
-        Step::Heal { .. } => {}
     }
     Some(s)
 }

@@ -9,7 +9,8 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::runner::{Failure, RunOptions, run};
+use crate::outcome::Failure;
+use crate::run::{RunOptions, run};
 use crate::scenario::Scenario;
 
 /// Most seeds one sweep runs.

@@ -49,7 +49,7 @@ use crate::backend::{Backend, Next};
 use crate::cluster::DriverEvent;
 use crate::des::EngineStats;
 use crate::des::net::{Latency, LinkOptions};
-use crate::scenario::{Located, Scenario, Step};
+use crate::scenario::{Located, Need, Scenario, Step};
 use crate::sigcache::SigCache;
 
 /// turmoil's tick: every host runs this much virtual time per step.
@@ -194,6 +194,19 @@ fn unmappable_links(o: &LinkOptions) -> Option<&'static str> {
     }
 }
 
+/// Why this engine cannot model what a step needs.
+fn refusal(need: Need) -> &'static str {
+    match need {
+        Need::OneWayCut => {
+            "a one-way cut cannot be mapped (turmoil's one-way partition drops TCP segments, which stalls the stream for ever, and its hold is two-way)"
+        }
+        Need::ClockDrift => "clock drift cannot be mapped (every turmoil host reads one clock)",
+        Need::Loss => "loss cannot be mapped (turmoil's fail_rate hangs TCP)",
+        Need::Duplication => "duplication cannot be mapped (TCP does not duplicate)",
+        Need::Reordering => "reordering cannot be mapped (TCP delivers in order)",
+    }
+}
+
 /// The API token of a run (deterministic: derived from the run's seed).
 fn run_token(seed: Seed) -> ApiToken {
     ApiToken::from_access_key(b"stegosim-turmoil", &seed.child("api", 0).0.to_le_bytes())
@@ -210,10 +223,7 @@ impl TurmoilBackend {
     fn make_node(&mut self, id: NodeId) -> Result<Node, String> {
         let incarnation = self.incarnations[id as usize];
         self.incarnations[id as usize] += 1;
-        let seed = self
-            .seed
-            .child("node", id as u64)
-            .child("incarnation", incarnation as u64);
+        let seed = crate::cluster::incarnation_seed(self.seed, id, incarnation);
         let cfg = crate::cluster::sim_node_config(&self.chain, id, seed, &self.accounts);
         Node::with_sig_checker(
             cfg,
@@ -367,8 +377,6 @@ async fn client_host(
 }
 
 impl Backend for TurmoilBackend {
-    const NAME: &'static str = "turmoil";
-
     fn check_steps(scenario: &Scenario, steps: &[Located<Step>]) -> Result<(), String> {
         if let Some(what) = unmappable_links(&scenario.links) {
             return Err(format!(
@@ -382,41 +390,12 @@ impl Backend for TurmoilBackend {
             ));
         }
         for s in steps {
-            let kind = match &s.value {
-                Step::Cut { .. } => "cut",
-                Step::ClockDrift { .. } => "clock_drift",
-                _ => "set_network",
-            };
-            let why = match &s.value {
-                Step::Cut { .. } => Some(
-                    "a one-way cut cannot be mapped (turmoil's one-way partition drops TCP segments, which stalls the stream for ever, and its hold is two-way)",
-                ),
-                Step::ClockDrift { .. } => {
-                    Some("clock drift cannot be mapped (every turmoil host reads one clock)")
-                }
-                Step::SetNetwork {
-                    loss,
-                    duplicate,
-                    reorder,
-                    reorder_delay,
-                    ..
-                } => {
-                    if loss.is_some_and(|p| p > 0.0) {
-                        Some("loss cannot be mapped (turmoil's fail_rate hangs TCP)")
-                    } else if duplicate.is_some_and(|p| p > 0.0) {
-                        Some("duplication cannot be mapped (TCP does not duplicate)")
-                    } else if reorder.is_some_and(|p| p > 0.0) || reorder_delay.is_some() {
-                        Some("reordering cannot be mapped (TCP delivers in order)")
-                    } else {
-                        None
-                    }
-                }
-                _ => None,
-            };
-            if let Some(why) = why {
+            if let Some(&need) = s.value.needs().first() {
+                let why = refusal(need);
                 return Err(format!(
                     "line {}: step `{}` cannot run on the turmoil engine: {why}; use --engine des",
-                    s.line, kind
+                    s.line,
+                    s.value.action()
                 ));
             }
         }

@@ -17,7 +17,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use stegosim_sim::runner::{EngineKind, Outcome, Progress, RunOptions};
+use stegosim_sim::outcome::Outcome;
+use stegosim_sim::run::{EngineKind, Progress, RunOptions};
 use stegosim_sim::scenario::{self, Scenario};
 use stegosim_sim::sweep::{SeedRange, Shard};
 use stegosim_sim::time::format_ns;
@@ -394,7 +395,7 @@ fn bench_ring_turmoil(nodes: u32, seconds: u64) -> Result<ExitCode> {
         ..Default::default()
     };
     let started = wall_now();
-    let report = stegosim_sim::bench_turmoil::ring(&options).map_err(|e| anyhow::anyhow!(e))?;
+    let report = stegosim_sim::bench::turmoil::ring(&options).map_err(|e| anyhow::anyhow!(e))?;
     let wall = started.elapsed();
     let ratio = report.simulated_ns as f64 / wall.as_nanos().max(1) as f64;
     println!(

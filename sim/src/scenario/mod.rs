@@ -7,6 +7,7 @@
 //! reading this code. [`builtin`] holds the scenarios shipped in `scenarios/`, embedded.
 
 pub mod format;
+pub mod step;
 pub mod swarm;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +22,7 @@ pub use format::{
     AccountSpec, Draw, DropPhase, Expect, InvariantsSpec, LatencySpec, NodeEvents, NodeRef,
     StatusName, Step, SwarmSpec, TraceSpec, Workload,
 };
+pub use step::{Need, Nodes, NodesMut};
 
 /// Largest number of nodes in one scenario.
 pub const NODES_MAX: u32 = 5_000;
@@ -140,10 +142,11 @@ impl Scenario {
         let mut picked: BTreeSet<String> = BTreeSet::new();
         let mut tx_names: BTreeSet<String> = BTreeSet::new();
         for s in &self.steps {
-            check_step(&s.value, &checker, &picked, &mut tx_names)
+            s.value
+                .check(&checker, &picked, &mut tx_names)
                 .map_err(|m| format!("step `{}` at line {}: {m}", s.value.action(), s.line))?;
-            if let Step::Pick { name, .. } = &s.value {
-                picked.insert(name.clone());
+            if let Some(name) = s.value.binds() {
+                picked.insert(name.to_string());
             }
         }
         for w in &self.workloads {
@@ -374,9 +377,9 @@ fn check(cx: &Ctx<'_>, f: format::ScenarioFile) -> Result<Scenario, ScenarioErro
                 crate::time::format_ns(duration_ns)
             )));
         }
-        check_step(&step, &checker, &picked, &mut tx_names).map_err(&err)?;
-        if let Step::Pick { name, .. } = &step {
-            picked.insert(name.clone());
+        step.check(&checker, &picked, &mut tx_names).map_err(&err)?;
+        if let Some(name) = step.binds() {
+            picked.insert(name.to_string());
         }
         if step.is_fault() {
             last_fault_ns = Some(step.at().ns);
@@ -566,12 +569,12 @@ fn apply_chain_overrides(
 }
 
 /// Checks node references against the network's size and the names picked so far.
-struct NodeChecker {
+pub(crate) struct NodeChecker {
     nodes: u32,
 }
 
 impl NodeChecker {
-    fn single(
+    pub(crate) fn single(
         &self,
         r: &NodeRef,
         picked: &BTreeSet<String>,
@@ -593,7 +596,7 @@ impl NodeChecker {
         }
     }
 
-    fn list(
+    pub(crate) fn list(
         &self,
         refs: &[NodeRef],
         picked: &BTreeSet<String>,
@@ -659,132 +662,10 @@ fn check_accounts(
     Ok(out)
 }
 
-fn check_probability(name: &str, p: Option<f64>) -> Result<(), String> {
-    match p {
-        Some(p) if !(0.0..=1.0).contains(&p) => Err(format!(
-            "{name}: expected a probability in 0..=1, found {p}"
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// The API request an `api` step's table spells, checked as the node's server checks it.
 pub fn api_request(table: &toml::Table) -> Result<stegosim_api::message::Request, String> {
     let json = serde_json::to_vec(table).map_err(|e| format!("request: {e}"))?;
     stegosim_api::message::Request::from_json(&json).map_err(|e| format!("request: {e}"))
-}
-
-fn check_step(
-    step: &Step,
-    nodes: &NodeChecker,
-    picked: &BTreeSet<String>,
-    tx_names: &mut BTreeSet<String>,
-) -> Result<(), String> {
-    match step {
-        Step::Pay {
-            node,
-            to,
-            amount_ustg,
-            name,
-            ..
-        } => {
-            nodes.single(node, picked, true)?;
-            if *amount_ustg <= 0 {
-                return Err("amount_ustg: expected a positive amount".into());
-            }
-            if to.is_empty() {
-                return Err("to: expected a recipient name".into());
-            }
-            if let Some(n) = name {
-                if !tx_names.insert(n.clone()) {
-                    return Err(format!("name {n:?} is already used by another payment"));
-                }
-            }
-            Ok(())
-        }
-        Step::Api {
-            node,
-            request,
-            expect,
-            name,
-            ..
-        } => {
-            nodes.single(node, picked, true)?;
-            api_request(request)?;
-            if let Some(n) = name {
-                if !tx_names.insert(n.clone()) {
-                    return Err(format!("name {n:?} is already used by another transaction"));
-                }
-            }
-            if let Some(t) = expect {
-                if !stegosim_api::message::ServerKind::TYPE_NAMES.contains(&t.as_str()) {
-                    return Err(format!("expect: {t:?} is not a response type of the API"));
-                }
-            }
-            Ok(())
-        }
-        Step::PopMicroBlock { node, .. }
-        | Step::SnowballDrop { node, .. }
-        | Step::SetRestaking { node, .. }
-        | Step::Restake { node, .. }
-        | Step::Crash { node, .. }
-        | Step::Restart { node, .. } => nodes.single(node, picked, true),
-        Step::Pick { name, node, .. } => {
-            if matches!(name.as_str(), "leader" | "random" | "rest") {
-                return Err(format!("name {name:?} is reserved"));
-            }
-            nodes.single(node, picked, true)
-        }
-        Step::Partition { groups, .. } => {
-            if groups.len() < 2 {
-                return Err("groups: expected at least two groups".into());
-            }
-            for g in groups {
-                nodes.list(g, picked, true)?;
-            }
-            Ok(())
-        }
-        Step::Cut { from, to, .. } => {
-            nodes.list(from, picked, true)?;
-            nodes.list(to, picked, true)
-        }
-        Step::Heal { .. } => Ok(()),
-        Step::SetNetwork {
-            latency,
-            loss,
-            duplicate,
-            reorder,
-            from,
-            to,
-            ..
-        } => {
-            check_probability("loss", *loss)?;
-            check_probability("duplicate", *duplicate)?;
-            check_probability("reorder", *reorder)?;
-            if let Some(l) = latency {
-                self::latency(l).validate()?;
-            }
-            match (from, to) {
-                (Some(f), Some(t)) => {
-                    nodes.list(f, picked, true)?;
-                    nodes.list(t, picked, true)
-                }
-                (None, None) => Ok(()),
-                _ => Err("from and to go together: give both or neither".into()),
-            }
-        }
-        Step::ClockDrift {
-            node, drift_ppm, ..
-        } => {
-            nodes.single(node, picked, true)?;
-            if drift_ppm.abs() > CLOCK_DRIFT_PPM_MAX {
-                return Err(format!(
-                    "drift_ppm: expected -{CLOCK_DRIFT_PPM_MAX} to {CLOCK_DRIFT_PPM_MAX}"
-                ));
-            }
-            Ok(())
-        }
-    }
 }
 
 fn check_expect(
