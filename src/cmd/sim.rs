@@ -149,11 +149,10 @@ fn run_inner(args: RunArgs) -> Result<ExitCode> {
     let outcome = stegosim_sim::run(
         &scenario,
         RunOptions {
-            seed,
             engine,
             trace_sink: Some(sink),
-            keep_trace: false,
             progress: Some(&mut on_progress),
+            ..RunOptions::seed(seed)
         },
     )?;
     let wall = started.elapsed();

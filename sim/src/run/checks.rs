@@ -1,11 +1,12 @@
 //! The checks of a run: the scenario's expectations (decided once each, at a periodic check,
-//! at their deadline or at the end) and the invariants; every result is traced, and the first
-//! failure is kept.
+//! at their deadline or at the end) and the invariants. The node library's invariant checker
+//! (`stegosim_node::invariants::Checker`: supply, final chain, macro agreement, finality) runs
+//! after every node event, on the chain of the node whose chain changed; its first violation
+//! stops the run. Every result is traced, and the first failure is kept.
 
-use std::collections::BTreeMap;
-
-use stegosim_node::crypto::Hash;
-use stegosim_node::node::{Node, NodeId};
+use stegosim_node::chain::Chain;
+use stegosim_node::invariants::{Checker, Enabled, Injection, Violation};
+use stegosim_node::node::{Event, Node, NodeId};
 
 use super::client::Client;
 use super::expect::{self, Verdict, View};
@@ -54,18 +55,55 @@ pub(crate) struct Checks {
     first_failure: Option<Failure>,
     /// Failures so far.
     pub failures: u64,
-    /// Canonical macro block hash of each committed epoch (macro agreement).
-    macros: BTreeMap<u64, Hash>,
-    /// Macro blocks compared.
-    macro_checks: u64,
-    /// The first disagreement.
-    macro_violation: Option<CheckResult>,
+    /// The node library's invariant checker: supply, final chain, macro agreement, finality.
+    checker: Checker,
+    /// Events the checker observed, and chain checks it ran (a node's chain after an event
+    /// that changed it, or after a restart).
+    events_observed: u64,
+    chain_checks: u64,
+    /// The checker's first violation: the run stops there.
+    violation: Option<CheckResult>,
+}
+
+/// The invariants the node library's checker runs, by name, and whether the scenario has
+/// each on.
+fn checker_invariants(spec: &InvariantsSpec) -> [(&'static str, bool); 4] {
+    [
+        ("macro_agreement", spec.macro_agreement),
+        ("supply", spec.supply),
+        ("final_chain", spec.final_chain),
+        ("finality", spec.finality),
+    ]
+}
+
+/// Whether `event` says the node's chain changed (then its chain is checked).
+fn changes_chain(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::MicroBlockPrepared { .. }
+            | Event::MicroBlockReverted { .. }
+            | Event::MacroBlockCommitted { .. }
+    )
 }
 
 impl Checks {
     /// The checks of a scenario with these expectations and invariants.
-    pub fn new(expects: Vec<Located<Expect>>, spec: InvariantsSpec) -> Checks {
+    pub fn new(
+        expects: Vec<Located<Expect>>,
+        spec: InvariantsSpec,
+        inject: Option<Injection>,
+    ) -> Checks {
         let deadlines = expects.iter().map(|e| expect::deadline(&e.value)).collect();
+        let checker = Checker {
+            enabled: Enabled {
+                supply: spec.supply,
+                agreement: spec.macro_agreement,
+                final_chain: spec.final_chain,
+                finality: spec.finality,
+            },
+            inject,
+            ..Checker::default()
+        };
         Checks {
             states: vec![ExpState::Pending; expects.len()],
             expects,
@@ -75,9 +113,10 @@ impl Checks {
             invariants: Vec::new(),
             first_failure: None,
             failures: 0,
-            macros: BTreeMap::new(),
-            macro_checks: 0,
-            macro_violation: None,
+            checker,
+            events_observed: 0,
+            chain_checks: 0,
+            violation: None,
         }
     }
 
@@ -167,40 +206,126 @@ impl Checks {
         self.invariants.push(result);
     }
 
-    /// Macro agreement: `node` committed `hash` for `epoch`; the first block committed for an
-    /// epoch is canonical. A disagreement is traced (and fails) at once, the first only.
-    pub fn macro_committed(
+    /// Whether an invariant of the node checker broke: the run stops.
+    pub fn stopped(&self) -> bool {
+        self.violation.is_some()
+    }
+
+    /// Runs the node checker on `event` of `node` at `t_ns` (every event: finality), and on
+    /// the node's `chain` when the event changed it. A violation is traced and stops the run.
+    pub fn observe(
         &mut self,
         trace: &mut Trace,
         t_ns: u64,
         node: NodeId,
-        epoch: u64,
-        hash: Hash,
+        event: &Event,
+        chain: Option<&Chain>,
     ) {
-        if !self.spec.macro_agreement {
+        if self.stopped() {
             return;
         }
-        self.macro_checks += 1;
-        let canonical = *self.macros.entry(epoch).or_insert(hash);
-        if canonical == hash || self.macro_violation.is_some() {
+        self.events_observed += 1;
+        let mut checked = self.checker.observe_event(node, event);
+        if let (Ok(()), true, Some(chain)) = (&checked, changes_chain(event), chain) {
+            self.chain_checks += 1;
+            checked = self.checker.check_node(node, chain);
+        }
+        if let Err(v) = checked {
+            self.violated(trace, t_ns, node, &v);
+        }
+    }
+
+    /// Node `node` restarted on `chain` (what its store kept): checked like a changed chain.
+    pub fn restarted(&mut self, trace: &mut Trace, t_ns: u64, node: NodeId, chain: &Chain) {
+        if self.stopped() {
             return;
         }
+        self.chain_checks += 1;
+        if let Err(v) = self.checker.restarted(node, chain) {
+            self.violated(trace, t_ns, node, &v);
+        }
+    }
+
+    /// The first violation: an `invariant` line naming the node, a failure; the run stops.
+    fn violated(&mut self, trace: &mut Trace, t_ns: u64, node: NodeId, v: &Violation) {
         let result = CheckResult {
-            name: "macro_agreement".into(),
+            name: v.invariant().into(),
             line: None,
             held: false,
             t_ns,
-            detail: format!(
-                "node {node} committed {hash} for epoch {epoch}, another node committed {canonical}"
-            ),
+            detail: v.to_string(),
         };
         trace.emit(t_ns, Some(node), "invariant", |l| {
-            l.str("name", "macro_agreement")
+            l.str("name", &result.name)
                 .bool("held", false)
                 .str("detail", &result.detail)
         });
         self.fail(FailureKind::Invariant, &result);
-        self.macro_violation = Some(result);
+        self.violation = Some(result);
+    }
+
+    /// What an invariant of the node checker that held covered.
+    fn held_detail<B: Backend>(&self, name: &str, b: &B) -> String {
+        match name {
+            "macro_agreement" => format!(
+                "every node's macro blocks of epochs 0..{} agreed",
+                self.checker.agreement.epochs()
+            ),
+            "supply" => format!(
+                "every changed ledger held genesis plus minted supply; at the end {} running ledgers summed to it",
+                b.running().count()
+            ),
+            "final_chain" => format!(
+                "{} final blocks spent only outputs created before and never spent",
+                self.checker.final_chain.checked()
+            ),
+            _ => "no node undid what it had made final".into(),
+        }
+    }
+
+    /// The node checker's invariants at the end: the full ledger scan of every running node,
+    /// then one summary line per invariant (with how many checks ran).
+    fn checker_summary<B: Backend>(&mut self, trace: &mut Trace, b: &B, t_ns: u64) {
+        if !self.stopped() && self.spec.supply {
+            let chains = b.running().map(|(i, n)| (i, n.chain()));
+            if let Err(v) = self.checker.check_full(chains) {
+                let node = match v {
+                    Violation::TotalDrift { node, .. } => node,
+                    _ => 0,
+                };
+                self.violated(trace, t_ns, node, &v);
+            }
+        }
+        let violated = self.violation.clone();
+        for (name, on) in checker_invariants(&self.spec) {
+            if !on {
+                continue;
+            }
+            let (held, detail) = match &violated {
+                Some(v) if v.name == name => (false, v.detail.clone()),
+                Some(v) => (true, format!("held until the run stopped at {} ns", v.t_ns)),
+                None => (true, self.held_detail(name, b)),
+            };
+            let (events, chains) = (self.events_observed, self.chain_checks);
+            trace.emit(t_ns, None, "invariant", |l| {
+                l.str("name", name)
+                    .bool("held", held)
+                    .str("detail", &detail)
+                    .u64("events", events)
+                    .u64("chain_checks", chains)
+            });
+            self.invariants.push(CheckResult {
+                name: name.into(),
+                line: None,
+                held,
+                t_ns: if held {
+                    t_ns
+                } else {
+                    violated.as_ref().map_or(t_ns, |v| v.t_ns)
+                },
+                detail,
+            });
+        }
     }
 
     /// The invariants checked after the last fault: convergence, then progress (a higher
@@ -236,24 +361,10 @@ impl Checks {
         unanswered: Vec<CheckResult>,
     ) -> CheckResults {
         let t_ns = b.elapsed_ns();
-        if self.spec.macro_agreement {
-            let result = self.macro_violation.clone().unwrap_or(CheckResult {
-                name: "macro_agreement".into(),
-                line: None,
-                held: true,
-                t_ns,
-                detail: format!(
-                    "{} commits of {} epochs agreed",
-                    self.macro_checks,
-                    self.macros.len()
-                ),
-            });
-            trace.emit(t_ns, None, "invariant", |l| {
-                l.str("name", "macro_agreement")
-                    .bool("held", result.held)
-                    .str("detail", &result.detail)
-            });
-            self.invariants.push(result);
+        self.checker_summary(trace, b, t_ns);
+        if self.stopped() {
+            // The run stopped at a violation: what was not decided by then stays undecided.
+            return self.results(unanswered, t_ns);
         }
         if self.spec.convergence {
             let result = convergence(b, "at the end");
@@ -263,20 +374,25 @@ impl Checks {
             let result = transactions_terminal(client, t_ns);
             self.record_invariant(trace, t_ns, result);
         }
-        if self.spec.supply {
-            let result = supply(b, t_ns);
-            self.record_invariant(trace, t_ns, result);
-        }
-        self.results(unanswered)
+        self.results(unanswered, t_ns)
     }
 
     /// The results, with the `api` steps whose response never came (already failed).
-    fn results(mut self, unanswered: Vec<CheckResult>) -> CheckResults {
+    fn results(mut self, unanswered: Vec<CheckResult>, t_ns: u64) -> CheckResults {
+        let stopped = self.stopped();
         let mut expectations: Vec<CheckResult> = self
             .states
             .into_iter()
-            .map(|s| match s {
+            .zip(&self.expects)
+            .map(|(s, e)| match s {
                 ExpState::Decided(r) => r,
+                ExpState::Pending if stopped => CheckResult {
+                    name: expect::describe(&e.value),
+                    line: Some(e.line),
+                    held: false,
+                    t_ns,
+                    detail: "not decided: the run stopped at an invariant violation".into(),
+                },
                 ExpState::Pending => unreachable!("every expectation is decided at the end"),
             })
             .collect();
@@ -383,32 +499,6 @@ fn transactions_terminal(client: &Client, t_ns: u64) -> CheckResult {
                     .collect::<Vec<_>>()
                     .join(", ")
             )
-        },
-    }
-}
-
-/// Every running node's ledger holds genesis plus minted supply.
-fn supply<B: Backend>(b: &B, t_ns: u64) -> CheckResult {
-    let bad: Vec<String> = b
-        .running()
-        .filter(|(_, n)| n.chain().ledger.total() != n.chain().ledger.expected_supply())
-        .map(|(i, n)| {
-            format!(
-                "node {i}: ledger {} != supply {}",
-                n.chain().ledger.total(),
-                n.chain().ledger.expected_supply()
-            )
-        })
-        .collect();
-    CheckResult {
-        name: "supply".into(),
-        line: None,
-        held: bad.is_empty(),
-        t_ns,
-        detail: if bad.is_empty() {
-            "every running node's ledger holds genesis plus minted supply".into()
-        } else {
-            bad.join("; ")
         },
     }
 }

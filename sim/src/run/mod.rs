@@ -149,7 +149,11 @@ impl<'a, B: Backend> Runner<'a, B> {
             resolver: Resolver::new(scenario.nodes, root.stream("steps")),
             workloads: Vec::new(),
             facts: Facts::new(scenario.trace.node_events),
-            checks: Checks::new(scenario.expectations.clone(), scenario.invariants.clone()),
+            checks: Checks::new(
+                scenario.expectations.clone(),
+                scenario.invariants.clone(),
+                options.inject,
+            ),
             client: Client::new(Wallet::new(&scenario.chain, root.stream("wallet"))),
             drops_traced: DropCounts::default(),
             outcome: OutcomeBuilder {
@@ -169,18 +173,23 @@ impl<'a, B: Backend> Runner<'a, B> {
         self.b.elapsed_ns()
     }
 
-    /// The loop: takes what the engine reports until the end.
+    /// The loop: takes what the engine reports until the end, or until an invariant broke.
     fn run(&mut self) -> Result<(), RunError> {
-        while let Some(next) = self.b.next(self.end_ns, &mut self.pending) {
+        while !self.checks.stopped() {
+            let Some(next) = self.b.next(self.end_ns, &mut self.pending) else {
+                break;
+            };
             self.flush_events();
-            if let Next::Control(id) = next {
+            if let (Next::Control(id), false) = (next, self.checks.stopped()) {
                 self.control(self.controls[id as usize])?;
             }
         }
         if let Some(why) = self.b.failure() {
             return Err(RunError::Engine(why));
         }
-        self.b.advance_to(self.end_ns);
+        if !self.checks.stopped() {
+            self.b.advance_to(self.end_ns);
+        }
         Ok(())
     }
 
@@ -188,6 +197,10 @@ impl<'a, B: Backend> Runner<'a, B> {
     fn flush_events(&mut self) {
         let mut events = std::mem::take(&mut self.pending);
         for e in events.drain(..) {
+            if self.checks.stopped() {
+                // The run stops at the event that broke an invariant: later ones are dropped.
+                break;
+            }
             match e {
                 DriverEvent::Node {
                     node,
@@ -203,24 +216,25 @@ impl<'a, B: Backend> Runner<'a, B> {
             }
         }
         // The buffer is kept for the next events (no allocation per event in steady state).
+        events.clear();
         self.pending = events;
     }
 
     fn node_event(&mut self, node: NodeId, event: &Event, relayed: Option<&Transaction>) {
         let t = self.t();
-        match event {
-            Event::MacroBlockCommitted { epoch, hash, .. } => {
-                self.checks
-                    .macro_committed(&mut self.trace, t, node, *epoch, *hash);
-            }
-            Event::TransactionStatus { tx_hash, status } => {
-                self.client.tx_status(t, *tx_hash, status);
-            }
-            _ => {}
+        if let Event::TransactionStatus { tx_hash, status } = event {
+            self.client.tx_status(t, *tx_hash, status);
         }
-        if !self.facts.record(node, event) {
-            return;
+        if self.facts.record(node, event) {
+            self.trace_event(t, node, event, relayed);
         }
+        // After the event's line, so that a violation's line follows the event that broke it.
+        let chain = self.b.node(node).map(|n| n.chain());
+        self.checks.observe(&mut self.trace, t, node, event, chain);
+    }
+
+    /// The trace line of `event`.
+    fn trace_event(&mut self, t: u64, node: NodeId, event: &Event, relayed: Option<&Transaction>) {
         let leader = match event {
             Event::MicroBlockPrepared { leader, .. } => match self.b.node_of_key(leader) {
                 Some(n) => n.to_string(),
@@ -359,7 +373,9 @@ impl<'a, B: Backend> Runner<'a, B> {
     fn finish(mut self) -> Outcome {
         let t = self.t();
         self.trace_drops();
-        self.evaluate_expectations(true);
+        if !self.checks.stopped() {
+            self.evaluate_expectations(true);
+        }
         // An `api` step with `expect` whose response never came fails.
         let unanswered: Vec<CheckResult> = self
             .client

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use serde::Serialize;
+use stegosim_node::invariants::Injection;
 use stegosim_node::node::NodeId;
 
 use crate::time::SECOND_NS;
@@ -87,6 +88,9 @@ pub struct RunOptions<'a> {
     pub keep_trace: bool,
     /// Called every [`CHECK_INTERVAL_NS`] of virtual time.
     pub progress: Option<&'a mut dyn FnMut(&Progress)>,
+    /// A fault planted in what the invariant checker sees (tests prove with it that a
+    /// violation stops the run where it happens); `None` in every real run.
+    pub inject: Option<Injection>,
 }
 
 impl std::fmt::Debug for RunOptions<'_> {
@@ -95,6 +99,7 @@ impl std::fmt::Debug for RunOptions<'_> {
             .field("seed", &self.seed)
             .field("engine", &self.engine)
             .field("keep_trace", &self.keep_trace)
+            .field("inject", &self.inject)
             .finish()
     }
 }
@@ -108,6 +113,7 @@ impl<'p> RunOptions<'p> {
             trace_sink: None,
             keep_trace: false,
             progress: None,
+            inject: None,
         }
     }
 }

@@ -438,6 +438,12 @@ impl<B: Backend> Runner<'_, B> {
                     .u64("offset", offset as u64)
             });
         }
+        // What the store kept is checked before the node's first events (after the restart's
+        // line, so that a violation's line follows it).
+        if let (true, Some(n)) = (restarted, self.b.node(id)) {
+            let t = self.t();
+            self.checks.restarted(&mut self.trace, t, id, n.chain());
+        }
         self.flush_events();
         Ok(())
     }

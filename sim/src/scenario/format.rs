@@ -506,9 +506,15 @@ pub struct InvariantsSpec {
     /// Every payment the scenario submitted ends committed, rejected or conflicted.
     #[serde(default = "yes")]
     pub transactions_terminal: bool,
-    /// Every running node's ledger holds exactly genesis plus minted supply.
+    /// Every node's ledger holds exactly genesis plus minted supply.
     #[serde(default = "yes")]
     pub supply: bool,
+    /// No output spent twice (or before it was created, or created twice) in the final chain.
+    #[serde(default = "yes")]
+    pub final_chain: bool,
+    /// What a node made final is never undone (committed transactions, finalised blocks).
+    #[serde(default = "yes")]
+    pub finality: bool,
 }
 
 impl Default for InvariantsSpec {
@@ -519,6 +525,8 @@ impl Default for InvariantsSpec {
             converge_within: default_converge_within(),
             transactions_terminal: true,
             supply: true,
+            final_chain: true,
+            finality: true,
         }
     }
 }
