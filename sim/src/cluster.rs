@@ -347,7 +347,19 @@ impl Cluster {
                 }
             }
         }
-        let mut deadline = node.poll_timeout().map(|(t, _)| t);
+        let deadline = node.poll_timeout().map(|(t, _)| t);
+        self.arm_timer(id, deadline, engine, out);
+    }
+
+    /// Arms node `id`'s timer at `deadline` (its local time), a millisecond later when it keeps
+    /// asking for the instant its timer just fired at (see [`TIMER_REFIRES_MAX`]).
+    fn arm_timer(
+        &mut self,
+        id: NodeId,
+        mut deadline: Option<u64>,
+        engine: &mut Engine<Msg>,
+        out: &mut Vec<DriverEvent>,
+    ) {
         let (fired_at, times) = self.refires[id as usize];
         if let Some(t) = deadline {
             let due_now = engine.clock(id).virtual_ns(t) <= engine.now_ns();
