@@ -7,22 +7,25 @@
 //!
 //! The public surface is small: [`run()`] a [`Scenario`] (loaded by [`scenario::load`]) with
 //! [`RunOptions`] into an [`Outcome`]; [`sweep`] it over seeds; [`shrink`] a failing one;
-//! [`bench`] the engine. ([`load`] drives the load generator on simulated nodes for
+//! [`bench`](mod@bench) the engine. ([`load`](mod@load) drives the load generator on simulated nodes for
 //! `stegosim load --sim`; [`time`] is the duration syntax scenario files use.)
 //!
 //! ## Layout
-//! - [`run`]: a scenario plus a seed make a run: the loop over owned parts (`run::facts` the
-//!   fact store, `run::checks` and `run::expect` the checks, `run::client` payments,
-//!   resubmission and API requests, `run::steps` what a step does, `run::node_events` their
-//!   trace lines).
+//! - [`run`](mod@run): a scenario plus a seed make a run. `run/mod.rs` is the loop over owned parts:
+//!   `run::facts` (the fact store), `run::checks` (expectations, invariants, the node
+//!   library's invariant checker after every chain event), `run::expect` (what each
+//!   expectation means), `run::client` (payments, resubmission, API requests, workload
+//!   draws), `run::api` (what the API answers the client), `run::steps` (what a step does),
+//!   `run::schedule` (control events), `run::node_events` (trace lines of node events),
+//!   `run::options` (`RunOptions`, `EngineKind`, `RunError`).
 //! - [`outcome`]: what a run produced: verdict, trace hash, counts, every check's result.
 //! - [`scenario`]: the scenario file format, its checks and the built-in scenarios;
 //!   `scenario::step` is the one place that says what a step means; `scenario::swarm` turns
 //!   a seed into a fault mix.
 //! - [`sweep`]: one scenario over many seeds, threaded and sharded, with JUnit XML.
 //! - [`shrink`]: smaller variants of a failing scenario that fail the same way.
-//! - [`bench`]: the ring benchmark of the engines alone (`bench::turmoil` on turmoil hosts).
-//! - [`load`]: `stegosim load --sim`: the load generator's workers against simulated nodes
+//! - [`bench`](mod@bench): the ring benchmark of the engines alone (`bench::turmoil` on turmoil hosts).
+//! - [`load`](mod@load): `stegosim load --sim`: the load generator's workers against simulated nodes
 //!   over encrypted frames, in virtual time.
 //! - [`time`]: durations as scenario files write them.
 //! - `backend` (private): what the runner needs from an engine, and the `des` one.

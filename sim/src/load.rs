@@ -6,7 +6,7 @@
 //! node of the scenario's network (node 0 unless told otherwise). Each connection carries
 //! real API frames: the client encrypts each request with the connection's key
 //! ([`FrameCodec`], AES-128-CTR with a per-message IV, base64), the node side decodes it and
-//! hands the request to the node core (`Node::handle_request`, through [`Cluster::with_node`]);
+//! hands the request to the node core (`Node::handle_request`, through `Cluster::with_node`);
 //! responses and wallet notifications go back encrypted the same way and the client decodes
 //! them before the worker matches them by id. Between client and node each frame takes a
 //! latency drawn from the scenario's link model; a connection is a stream (as TCP is), so

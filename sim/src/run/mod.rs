@@ -1,18 +1,18 @@
 //! The scenario runner: a scenario, a seed and an engine make a run.
 //!
-//! [`run`] builds the network the scenario describes on the chosen engine ([`Backend`]),
+//! [`run`] builds the network the scenario describes on the chosen engine (`Backend`),
 //! schedules its steps, workloads and deadlines as control events, and then takes what the
 //! engine reports until the scenario's duration: node events become trace lines and facts,
 //! control events run steps, workload payments, periodic checks and deadlines. The loop
-//! ([`Runner`]) only dispatches; it owns the parts that do the work, each in its own file:
+//! (`Runner`) only dispatches; it owns the parts that do the work, each in its own file:
 //!
-//! - [`facts`]: what the nodes reported (the fact store);
-//! - [`checks`] and [`expect`]: expectations and invariants, and the first failure;
-//! - [`client`]: the scenario's client: payments, resubmission, API requests, workloads
-//!   ([`api`]: what the API answers it);
-//! - [`steps`]: what a step does (and node references resolved); [`schedule`]: when things
+//! - `facts`: what the nodes reported (the fact store);
+//! - `checks` and `expect`: expectations and invariants, and the first failure;
+//! - `client`: the scenario's client: payments, resubmission, API requests, workloads
+//!   (`api`: what the API answers it);
+//! - `steps`: what a step does (and node references resolved); `schedule`: when things
 //!   happen (control events);
-//! - [`node_events`]: the trace lines of node events;
+//! - `node_events`: the trace lines of node events;
 //! - [`crate::outcome`]: the [`Outcome`] the run ends with.
 
 mod api;

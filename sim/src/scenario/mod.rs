@@ -1,6 +1,6 @@
 //! Scenario files: reading, checking and the checked form the runner executes.
 //!
-//! [`load`] parses a file ([`format`] holds the types `serde` reads), then checks what
+//! [`load()`] parses a file ([`format`](mod@format) holds the types `serde` reads), then checks what
 //! `serde` cannot (node indices in range, names defined before use, deadlines within the run,
 //! probabilities that are probabilities) and returns a [`Scenario`]. Every error names the
 //! file, the line and column, and what was expected, so a person can fix the file without

@@ -1,10 +1,10 @@
 //! What a scenario step means, in one place: the step types (`[[step]]` tables, as `serde`
 //! reads them), when each runs, its `action` name, whether it is a fault, which nodes it names
 //! ([`Step::nodes`], [`Step::nodes_mut`]), what an engine needs to carry it out
-//! ([`Step::needs`]) and what makes it valid ([`Step::check`]).
+//! ([`Step::needs`]) and what makes it valid (`Step::check`).
 //!
 //! Everything else asks this file instead of matching the variants itself: the scenario
-//! checker calls [`Step::check`], shrinking renumbers through [`Step::nodes_mut`], an engine
+//! checker calls `Step::check`, shrinking renumbers through [`Step::nodes_mut`], an engine
 //! refuses what it cannot do by [`Need`], and the runner resolves [`Step::nodes`] before it
 //! carries a step out (its executor, `run::steps`, is the one other place that matches on the
 //! variants: it is what a step does).
