@@ -7,7 +7,8 @@
 //! (`Runner`) only dispatches; it owns the parts that do the work, each in its own file:
 //!
 //! - `facts`: what the nodes reported (the fact store);
-//! - `checks` and `expect`: expectations and invariants, and the first failure;
+//! - `checks` and `expect`: expectations and invariants (the node library's invariant
+//!   checker after every chain event: its first violation stops the loop), the first failure;
 //! - `client`: the scenario's client: payments, resubmission, API requests, workloads
 //!   (`api`: what the API answers it);
 //! - `steps`: what a step does (and node references resolved); `schedule`: when things
@@ -231,36 +232,6 @@ impl<'a, B: Backend> Runner<'a, B> {
         // After the event's line, so that a violation's line follows the event that broke it.
         let chain = self.b.node(node).map(|n| n.chain());
         self.checks.observe(&mut self.trace, t, node, event, chain);
-    }
-
-    /// The trace line of `event`.
-    fn trace_event(&mut self, t: u64, node: NodeId, event: &Event, relayed: Option<&Transaction>) {
-        let leader = match event {
-            Event::MicroBlockPrepared { leader, .. } => match self.b.node_of_key(leader) {
-                Some(n) => n.to_string(),
-                None => {
-                    let hex: String = leader
-                        .as_bytes()
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect();
-                    format!("\"{hex}\"")
-                }
-            },
-            _ => String::new(),
-        };
-        let tx_name = match event {
-            Event::TransactionStatus { tx_hash, .. } => self.client.name_of(tx_hash),
-            _ => None,
-        };
-        let cx = node_events::Context {
-            t_ns: t,
-            node,
-            leader,
-            tx_name,
-            relayed,
-        };
-        node_events::trace(&mut self.trace, &cx, event);
     }
 
     fn control(&mut self, c: Control) -> Result<(), RunError> {

@@ -5,6 +5,8 @@ use stegosim_node::chain::tx::{Output as TxOutput, Transaction};
 use stegosim_node::crypto::Hash;
 use stegosim_node::node::{Event, NodeId, TxStatus};
 
+use super::Runner;
+use crate::backend::Backend;
 use crate::trace::{Line, Trace};
 
 /// What a node event's line needs besides the event.
@@ -19,6 +21,44 @@ pub(crate) struct Context<'e> {
     pub tx_name: Option<&'e str>,
     /// The restake transaction the node relayed (`Restake`).
     pub relayed: Option<&'e Transaction>,
+}
+
+impl<B: Backend> Runner<'_, B> {
+    /// The trace line of `event`.
+    pub(super) fn trace_event(
+        &mut self,
+        t: u64,
+        node: NodeId,
+        event: &Event,
+        relayed: Option<&Transaction>,
+    ) {
+        let leader = match event {
+            Event::MicroBlockPrepared { leader, .. } => match self.b.node_of_key(leader) {
+                Some(n) => n.to_string(),
+                None => {
+                    let hex: String = leader
+                        .as_bytes()
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect();
+                    format!("\"{hex}\"")
+                }
+            },
+            _ => String::new(),
+        };
+        let tx_name = match event {
+            Event::TransactionStatus { tx_hash, .. } => self.client.name_of(tx_hash),
+            _ => None,
+        };
+        let cx = Context {
+            t_ns: t,
+            node,
+            leader,
+            tx_name,
+            relayed,
+        };
+        trace(&mut self.trace, &cx, event);
+    }
 }
 
 /// Writes the trace line of `event`.
