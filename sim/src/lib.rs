@@ -8,7 +8,8 @@
 //! The public surface is small: [`run()`] a [`Scenario`] (loaded by [`scenario::load`]) with
 //! [`RunOptions`] into an [`Outcome`]; [`sweep`] it over seeds; [`shrink`] a failing one;
 //! [`bench`](mod@bench) the engine. ([`load`](mod@load) drives the load generator on simulated nodes for
-//! `stegosim load --sim`; [`time`] is the duration syntax scenario files use.)
+//! `stegosim load --sim`; [`time`] is the duration syntax scenario files use; [`trace`] the
+//! trace line writer.)
 //!
 //! ## Layout
 //! - [`run`](mod@run): a scenario plus a seed make a run. `run/mod.rs` is the loop over owned parts:
@@ -36,7 +37,8 @@
 //!   messages through the engine, re-arms their timers, crashes and restarts them on their
 //!   `MemStore`; derives each node incarnation's seed (for both engines).
 //! - `turmoil_engine` (private): the turmoil engine: the real drivers on turmoil hosts.
-//! - `trace` (private): the JSON-lines trace and its running BLAKE3 hash.
+//! - [`trace`]: the JSON-lines trace and its running BLAKE3 hash (public, its API unchanged,
+//!   while the trace's event types move to the formats crate).
 //! - `wallet` (private): payments from the genesis-funded account.
 //! - `sigcache` (private): a signature-check cache shared by all nodes of a run.
 //!
@@ -56,7 +58,7 @@ pub mod shrink;
 mod sigcache;
 pub mod sweep;
 pub mod time;
-mod trace;
+pub mod trace;
 mod turmoil_engine;
 mod wallet;
 
