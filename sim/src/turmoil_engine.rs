@@ -194,19 +194,6 @@ fn unmappable_links(o: &LinkOptions) -> Option<&'static str> {
     }
 }
 
-/// Why this engine cannot model what a step needs.
-fn refusal(need: Need) -> &'static str {
-    match need {
-        Need::OneWayCut => {
-            "a one-way cut cannot be mapped (turmoil's one-way partition drops TCP segments, which stalls the stream for ever, and its hold is two-way)"
-        }
-        Need::ClockDrift => "clock drift cannot be mapped (every turmoil host reads one clock)",
-        Need::Loss => "loss cannot be mapped (turmoil's fail_rate hangs TCP)",
-        Need::Duplication => "duplication cannot be mapped (TCP does not duplicate)",
-        Need::Reordering => "reordering cannot be mapped (TCP delivers in order)",
-    }
-}
-
 /// The API token of a run (deterministic: derived from the run's seed).
 fn run_token(seed: Seed) -> ApiToken {
     ApiToken::from_access_key(b"stegosim-turmoil", &seed.child("api", 0).0.to_le_bytes())
@@ -377,6 +364,8 @@ async fn client_host(
 }
 
 impl Backend for TurmoilBackend {
+    const NAME: &'static str = "turmoil";
+
     fn check_steps(scenario: &Scenario, steps: &[Located<Step>]) -> Result<(), String> {
         if let Some(what) = unmappable_links(&scenario.links) {
             return Err(format!(
@@ -389,17 +378,20 @@ impl Backend for TurmoilBackend {
                 scenario.nodes
             ));
         }
-        for s in steps {
-            if let Some(&need) = s.value.needs().first() {
-                let why = refusal(need);
-                return Err(format!(
-                    "line {}: step `{}` cannot run on the turmoil engine: {why}; use --engine des",
-                    s.line,
-                    s.value.action()
-                ));
+        // The steps, as every engine checks them.
+        crate::backend::refused_step::<Self>(steps)
+    }
+
+    fn refuses(need: Need) -> Option<&'static str> {
+        Some(match need {
+            Need::OneWayCut => {
+                "a one-way cut cannot be mapped (turmoil's one-way partition drops TCP segments, which stalls the stream for ever, and its hold is two-way)"
             }
-        }
-        Ok(())
+            Need::ClockDrift => "clock drift cannot be mapped (every turmoil host reads one clock)",
+            Need::Loss => "loss cannot be mapped (turmoil's fail_rate hangs TCP)",
+            Need::Duplication => "duplication cannot be mapped (TCP does not duplicate)",
+            Need::Reordering => "reordering cannot be mapped (TCP delivers in order)",
+        })
     }
 
     fn new(scenario: &Scenario, root: Seed, out: &mut Vec<DriverEvent>) -> Result<Self, String> {
