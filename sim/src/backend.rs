@@ -12,7 +12,7 @@ use stegosim_node::rng::Seed;
 use crate::cluster::{Cluster, DriverEvent, Msg};
 use crate::des::net::LinkOptions;
 use crate::des::{Engine, EngineStats, Fired};
-use crate::scenario::{Located, Scenario, Step};
+use crate::scenario::{Located, Need, Scenario, Step};
 
 /// What [`Backend::next`] stopped for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,12 +25,20 @@ pub enum Next {
 
 /// An engine as the scenario runner sees it.
 pub trait Backend: Sized {
-    /// Name of the engine (as on the command line).
+    /// The engine's name, as on the command line.
     const NAME: &'static str;
 
-    /// Refuses, before anything runs, a step this engine cannot carry out: the error names
-    /// the step's line, the step and the engine.
-    fn check_steps(scenario: &Scenario, steps: &[Located<Step>]) -> Result<(), String>;
+    /// Why this engine cannot model what a step needs ([`Step::needs`]), or `None` when it
+    /// can.
+    fn refuses(need: Need) -> Option<&'static str>;
+
+    /// Refuses, before anything runs, what this engine cannot carry out: by default the
+    /// first step that needs something the engine [`Backend::refuses`]; the error names the
+    /// step's line, the step and the engine.
+    fn check_steps(scenario: &Scenario, steps: &[Located<Step>]) -> Result<(), String> {
+        let _ = scenario;
+        refused_step::<Self>(steps)
+    }
 
     /// Builds the scenario's network with every node started; startup events go to `out`.
     fn new(scenario: &Scenario, root: Seed, out: &mut Vec<DriverEvent>) -> Result<Self, String>;
@@ -104,6 +112,22 @@ pub trait Backend: Sized {
     fn set_clock(&mut self, id: NodeId, drift_ppm: i64, jump_ns: u64);
 }
 
+/// The first step that needs something engine `B` cannot model, as an error naming the
+/// step's line, the step and the engine.
+pub(crate) fn refused_step<B: Backend>(steps: &[Located<Step>]) -> Result<(), String> {
+    for s in steps {
+        if let Some(why) = s.value.needs().into_iter().find_map(B::refuses) {
+            return Err(format!(
+                "line {}: step `{}` cannot run on the {} engine: {why}; use --engine des",
+                s.line,
+                s.value.action(),
+                B::NAME
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The `des` engine: [`Cluster`] on [`Engine`].
 #[derive(Debug)]
 pub struct DesBackend {
@@ -114,8 +138,9 @@ pub struct DesBackend {
 impl Backend for DesBackend {
     const NAME: &'static str = "des";
 
-    fn check_steps(_: &Scenario, _: &[Located<Step>]) -> Result<(), String> {
-        Ok(())
+    fn refuses(_: Need) -> Option<&'static str> {
+        // It models every fault a step can ask for.
+        None
     }
 
     fn new(scenario: &Scenario, root: Seed, out: &mut Vec<DriverEvent>) -> Result<Self, String> {
@@ -202,7 +227,7 @@ impl Backend for DesBackend {
     ) -> bool {
         self.cluster
             .with_node(&mut self.engine, id, out, |n, now| {
-                n.handle_request(now, crate::runner::API_CONN, req)
+                n.handle_request(now, crate::run::API_CONN, req)
             })
             .is_some()
     }

@@ -61,6 +61,15 @@ pub enum DriverEvent {
     },
 }
 
+/// The seed of node `id`'s `incarnation`-th start (0 for the first), under the run's `nodes`
+/// seed. Both engines start nodes from it (written once, so they cannot drift apart); a
+/// restarted node draws from a new stream, not the one its crashed incarnation used.
+pub fn incarnation_seed(nodes: Seed, id: NodeId, incarnation: u32) -> Seed {
+    nodes
+        .child("node", id as u64)
+        .child("incarnation", incarnation as u64)
+}
+
 /// The configuration of simulated node `id` (both engines start nodes the same way): the
 /// chain's genesis node, the cheap KDF, and the genesis-funded accounts `accounts` (node,
 /// password, in `chain.genesis_accounts` order) that node `id` holds.
@@ -159,10 +168,7 @@ impl Cluster {
     ) -> Result<(), String> {
         let incarnation = self.incarnations[id as usize];
         self.incarnations[id as usize] += 1;
-        let seed = self
-            .seed
-            .child("node", id as u64)
-            .child("incarnation", incarnation as u64);
+        let seed = incarnation_seed(self.seed, id, incarnation);
         let cfg = sim_node_config(&self.chain, id, seed, &self.accounts);
         let node = Node::with_sig_checker(
             cfg,
@@ -174,16 +180,6 @@ impl Cluster {
         self.refires[id as usize] = (u64::MAX, 0);
         self.pump(id, engine, out);
         Ok(())
-    }
-
-    /// Number of nodes.
-    pub fn len(&self) -> u32 {
-        self.nodes.len() as u32
-    }
-
-    /// Whether there is no node.
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
     }
 
     /// Node `id`, unless it is crashed.
@@ -351,7 +347,19 @@ impl Cluster {
                 }
             }
         }
-        let mut deadline = node.poll_timeout().map(|(t, _)| t);
+        let deadline = node.poll_timeout().map(|(t, _)| t);
+        self.arm_timer(id, deadline, engine, out);
+    }
+
+    /// Arms node `id`'s timer at `deadline` (its local time), a millisecond later when it keeps
+    /// asking for the instant its timer just fired at (see [`TIMER_REFIRES_MAX`]).
+    fn arm_timer(
+        &mut self,
+        id: NodeId,
+        mut deadline: Option<u64>,
+        engine: &mut Engine<Msg>,
+        out: &mut Vec<DriverEvent>,
+    ) {
         let (fired_at, times) = self.refires[id as usize];
         if let Some(t) = deadline {
             let due_now = engine.clock(id).virtual_ns(t) <= engine.now_ns();

@@ -6,7 +6,7 @@
 //! node of the scenario's network (node 0 unless told otherwise). Each connection carries
 //! real API frames: the client encrypts each request with the connection's key
 //! ([`FrameCodec`], AES-128-CTR with a per-message IV, base64), the node side decodes it and
-//! hands the request to the node core (`Node::handle_request`, through [`Cluster::with_node`]);
+//! hands the request to the node core (`Node::handle_request`, through `Cluster::with_node`);
 //! responses and wallet notifications go back encrypted the same way and the client decodes
 //! them before the worker matches them by id. Between client and node each frame takes a
 //! latency drawn from the scenario's link model; a connection is a stream (as TCP is), so
@@ -31,11 +31,11 @@ use std::time::Duration;
 
 use stegosim_api::frame::FrameCodec;
 use stegosim_api::message::{ErrorCode, Request, RequestKind, ServerMessage};
-use stegosim_loadgen::config::{ConfigError, RunConfig};
+use stegosim_loadgen::config::{ConfigError, RunConfig, SetupConfig};
 use stegosim_loadgen::metrics::{Event, Recorder};
 use stegosim_loadgen::mix::{Mix, PoolAccount};
 use stegosim_loadgen::results::Results;
-use stegosim_loadgen::run::{check_thresholds, results_of, setup_of};
+use stegosim_loadgen::run::{Needs, check_thresholds, results_of, setup_of};
 use stegosim_loadgen::setup::{Caller, SetupError, prepare_with};
 use stegosim_loadgen::worker::{Worker, WorkerConfig};
 use stegosim_node::node::{ConnId, NodeId};
@@ -472,26 +472,7 @@ pub fn run_load(
     let (setup, needs) = setup_of(cfg, say)?;
     let mut sim = Sim::new(target)?;
 
-    // Setup, over its own connection.
-    sim.add_conn(None);
-    let pool: Vec<PoolAccount> = if setup.is_empty() {
-        Vec::new()
-    } else {
-        sim.setup_deadline_ns = sim.engine.now_ns().saturating_add(cfg.setup_timeout_ns()?);
-        let mut caller = SimCaller(&mut sim);
-        let fut = prepare_with(&mut caller, &setup, needs.addresses, say);
-        let mut fut = std::pin::pin!(fut);
-        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(r) => r?,
-            // Every future of the simulated caller is ready at once.
-            Poll::Pending => {
-                return Err(SimLoadError::Sim(
-                    "setup waited on something outside the simulation".into(),
-                ));
-            }
-        }
-    };
-    sim.conns[0].closed = true;
+    let pool = run_setup(&mut sim, cfg, &setup, &needs, say)?;
 
     let mix = Arc::new(Mix::build(&cfg.requests, &pool).map_err(ConfigError::from)?);
     check_thresholds(&thresholds, &mix)?;
@@ -526,6 +507,50 @@ pub fn run_load(
     }
     let elapsed_ns = sim.t();
     let rec = sim.recorder.take().expect("set above");
+    Ok(results_of(
+        &plan,
+        &rec,
+        &thresholds,
+        config_json(cfg, target),
+        format!("sim:{}/node{}", target.scenario.name, target.node),
+        0,
+        elapsed_ns,
+        behind_tolerance_ns,
+    ))
+}
+
+/// The setup (accounts created, unsealed, funded), over its own connection, closed after.
+fn run_setup(
+    sim: &mut Sim,
+    cfg: &RunConfig,
+    setup: &SetupConfig,
+    needs: &Needs,
+    say: &mut dyn FnMut(String),
+) -> Result<Vec<PoolAccount>, SimLoadError> {
+    sim.add_conn(None);
+    let pool: Vec<PoolAccount> = if setup.is_empty() {
+        Vec::new()
+    } else {
+        sim.setup_deadline_ns = sim.engine.now_ns().saturating_add(cfg.setup_timeout_ns()?);
+        let mut caller = SimCaller(sim);
+        let fut = prepare_with(&mut caller, setup, needs.addresses, say);
+        let mut fut = std::pin::pin!(fut);
+        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(r) => r?,
+            // Every future of the simulated caller is ready at once.
+            Poll::Pending => {
+                return Err(SimLoadError::Sim(
+                    "setup waited on something outside the simulation".into(),
+                ));
+            }
+        }
+    };
+    sim.conns[0].closed = true;
+    Ok(pool)
+}
+
+/// The run's configuration as the results record it, with the seed and the simulated target.
+fn config_json(cfg: &RunConfig, target: &SimTarget<'_>) -> serde_json::Value {
     let sc = target.scenario;
     let mut config = cfg.to_json();
     if let Some(obj) = config.as_object_mut() {
@@ -540,17 +565,7 @@ pub fn run_load(
             }),
         );
     }
-    let endpoint = format!("sim:{}/node{}", sc.name, target.node);
-    Ok(results_of(
-        &plan,
-        &rec,
-        &thresholds,
-        config,
-        endpoint,
-        0,
-        elapsed_ns,
-        behind_tolerance_ns,
-    ))
+    config
 }
 
 #[cfg(test)]

@@ -16,8 +16,9 @@
 //! file checks it ([`Scenario::recheck`]: indices in range, names bound before use, a valid
 //! chain), and a variant that fails the check is not run.
 
-use crate::runner::{EngineKind, Failure, Outcome, RunOptions, run};
-use crate::scenario::{Expect, NodeRef, Scenario, Step, Workload};
+use crate::outcome::{Failure, Outcome};
+use crate::run::{EngineKind, RunOptions, run};
+use crate::scenario::{Expect, NodeRef, NodesMut, Scenario, Step, Workload};
 
 /// What a node reference becomes when node `removed` goes: `None` when it named that node.
 fn renumber(r: &NodeRef, removed: u32) -> Option<NodeRef> {
@@ -37,18 +38,10 @@ fn renumber_list(refs: &[NodeRef], removed: u32) -> Option<Vec<NodeRef>> {
 /// A step after node `removed` went; `None` when the step goes with it.
 fn step_without(step: &Step, removed: u32) -> Option<Step> {
     let mut s = step.clone();
-    match &mut s {
-        Step::Pay { node, .. }
-        | Step::Api { node, .. }
-        | Step::PopMicroBlock { node, .. }
-        | Step::SetRestaking { node, .. }
-        | Step::Restake { node, .. }
-        | Step::Pick { node, .. }
-        | Step::Crash { node, .. }
-        | Step::Restart { node, .. }
-        | Step::ClockDrift { node, .. }
-        | Step::SnowballDrop { node, .. } => *node = renumber(node, removed)?,
-        Step::Partition { groups, .. } => {
+    match s.nodes_mut() {
+        NodesMut::None => {}
+        NodesMut::One(node) => *node = renumber(node, removed)?,
+        NodesMut::Groups(groups) => {
             let kept: Vec<Vec<NodeRef>> = groups
                 .iter()
                 .filter_map(|g| renumber_list(g, removed))
@@ -58,16 +51,15 @@ fn step_without(step: &Step, removed: u32) -> Option<Step> {
             }
             *groups = kept;
         }
-        Step::Cut { from, to, .. } => {
+        NodesMut::Pair(from, to) => {
             *from = renumber_list(from, removed)?;
             *to = renumber_list(to, removed)?;
         }
-        Step::SetNetwork { from, to, .. } => {
-            for l in [from, to].into_iter().flatten() {
+        NodesMut::Lists(lists) => {
+            for l in lists.into_iter().flatten() {
                 *l = renumber_list(l, removed)?;
             }
         }
-        Step::Heal { .. } => {}
     }
     Some(s)
 }
@@ -211,151 +203,185 @@ pub fn shrink(
     engine: EngineKind,
     runs_max: u32,
 ) -> Result<Option<Shrunk>, String> {
-    let run_one = |s: &Scenario| -> Option<Outcome> {
-        let mut options = RunOptions::seed(seed);
-        options.engine = engine;
-        run(s, options).ok()
-    };
-    let first = run_one(scenario).ok_or("the scenario does not run")?;
+    let first = run_one(scenario, seed, engine).ok_or("the scenario does not run")?;
     let Some(target) = first.first_failure.clone() else {
         return Ok(None);
     };
-    let mut best = scenario.clone();
-    let mut best_outcome = first;
-    let mut removed = Vec::new();
-    let mut runs = 1u32;
-    // Tries `candidate`; keeps it when it fails the same way.
-    let mut attempt = |candidate: Scenario,
-                       what: String,
-                       best: &mut Scenario,
-                       best_outcome: &mut Outcome,
-                       runs: &mut u32|
-     -> bool {
-        if *runs >= runs_max {
+    let mut s = Shrinker {
+        seed,
+        engine,
+        runs_max,
+        target,
+        best: scenario.clone(),
+        best_outcome: first,
+        removed: Vec::new(),
+        runs: 1,
+    };
+    s.drop_swarm();
+    s.drop_steps();
+    s.drop_workloads();
+    s.drop_expectations();
+    s.drop_nodes();
+    s.cut_duration();
+    Ok(Some(Shrunk {
+        scenario: s.best,
+        outcome: s.best_outcome,
+        removed: s.removed,
+        runs: s.runs,
+    }))
+}
+
+/// One run of `s` at `seed` on `engine`; `None` when it does not run.
+fn run_one(s: &Scenario, seed: u64, engine: EngineKind) -> Option<Outcome> {
+    let mut options = RunOptions::seed(seed);
+    options.engine = engine;
+    run(s, options).ok()
+}
+
+/// The search: the smallest variant so far that fails like the original.
+struct Shrinker {
+    seed: u64,
+    engine: EngineKind,
+    /// Most runs, the first included.
+    runs_max: u32,
+    /// The failure every kept variant must reproduce.
+    target: Failure,
+    best: Scenario,
+    best_outcome: Outcome,
+    /// What was removed, in words.
+    removed: Vec<String>,
+    runs: u32,
+}
+
+impl Shrinker {
+    /// Tries `candidate`; keeps it when it fails the same way.
+    fn attempt(&mut self, candidate: Scenario, what: String) -> bool {
+        if self.runs >= self.runs_max {
             return false;
         }
-        *runs += 1;
-        match run_one(&candidate) {
-            Some(o) if same_failure(&target, &o.first_failure) => {
-                *best = candidate;
-                *best_outcome = o;
-                removed.push(what);
+        self.runs += 1;
+        match run_one(&candidate, self.seed, self.engine) {
+            Some(o) if same_failure(&self.target, &o.first_failure) => {
+                self.best = candidate;
+                self.best_outcome = o;
+                self.removed.push(what);
                 true
             }
             _ => false,
         }
-    };
+    }
 
-    if best.swarm.is_some() {
-        let mut c = best.clone();
-        c.swarm = None;
-        attempt(
-            c,
-            "the swarm's seed-chosen faults".into(),
-            &mut best,
-            &mut best_outcome,
-            &mut runs,
-        );
-    }
-    let mut i = best.steps.len();
-    while i > 0 {
-        i -= 1;
-        let mut c = best.clone();
-        let step = c.steps.remove(i);
-        let what = format!("step `{}` at line {}", step.value.action(), step.line);
-        attempt(c, what, &mut best, &mut best_outcome, &mut runs);
-    }
-    let mut i = best.workloads.len();
-    while i > 0 {
-        i -= 1;
-        let mut c = best.clone();
-        let w = c.workloads.remove(i);
-        attempt(
-            c,
-            format!("workload at line {}", w.line),
-            &mut best,
-            &mut best_outcome,
-            &mut runs,
-        );
-    }
-    let mut i = best.expectations.len();
-    while i > 0 {
-        i -= 1;
-        if Some(best.expectations[i].line) == target.line {
-            continue;
+    fn drop_swarm(&mut self) {
+        if self.best.swarm.is_some() {
+            let mut c = self.best.clone();
+            c.swarm = None;
+            self.attempt(c, "the swarm's seed-chosen faults".into());
         }
-        let mut c = best.clone();
-        let e = c.expectations.remove(i);
-        attempt(
-            c,
-            format!("expectation at line {}", e.line),
-            &mut best,
-            &mut best_outcome,
-            &mut runs,
-        );
     }
-    // Fewer nodes: all observers at once, then one at a time from the last, then validators
-    // one at a time from the last (removing the last node renumbers nothing).
-    let node_variant = |best: &Scenario, removed: &[u32]| -> Option<(Scenario, String)> {
-        let mut c = best.clone();
-        let mut dropped = Vec::new();
-        // Highest first, so the lower indices to remove keep their numbers.
-        for &n in removed.iter().rev() {
-            let (next, d) = without_node(&c, n).ok()?;
-            c = next;
-            dropped.extend(d);
+
+    /// Each step, last first.
+    fn drop_steps(&mut self) {
+        let mut i = self.best.steps.len();
+        while i > 0 {
+            i -= 1;
+            let mut c = self.best.clone();
+            let step = c.steps.remove(i);
+            let what = format!("step `{}` at line {}", step.value.action(), step.line);
+            self.attempt(c, what);
         }
-        let mut what = match removed {
-            [n] if *n < best.validators => format!("validator node {n}"),
-            [n] => format!("observer node {n}"),
-            _ => format!("{} observer nodes", removed.len()),
-        };
-        if !dropped.is_empty() {
-            what.push_str(&format!(" (with {})", dropped.join(", ")));
+    }
+
+    /// Each workload, last first.
+    fn drop_workloads(&mut self) {
+        let mut i = self.best.workloads.len();
+        while i > 0 {
+            i -= 1;
+            let mut c = self.best.clone();
+            let w = c.workloads.remove(i);
+            self.attempt(c, format!("workload at line {}", w.line));
         }
-        Some((c, what))
+    }
+
+    /// Each expectation but the failing one, last first.
+    fn drop_expectations(&mut self) {
+        let mut i = self.best.expectations.len();
+        while i > 0 {
+            i -= 1;
+            if Some(self.best.expectations[i].line) == self.target.line {
+                continue;
+            }
+            let mut c = self.best.clone();
+            let e = c.expectations.remove(i);
+            self.attempt(c, format!("expectation at line {}", e.line));
+        }
+    }
+
+    /// Fewer nodes: all observers at once, then one at a time from the last, then validators
+    /// one at a time from the last (removing the last node renumbers nothing).
+    fn drop_nodes(&mut self) {
+        if self.best.nodes > self.best.validators + 1 {
+            let observers: Vec<u32> = (self.best.validators..self.best.nodes).collect();
+            if let Some((c, what)) = node_variant(&self.best, &observers) {
+                self.attempt(c, what);
+            }
+        }
+        let mut n = self.best.nodes;
+        while n > self.best.validators {
+            n -= 1;
+            if let Some((c, what)) = node_variant(&self.best, &[n]) {
+                self.attempt(c, what);
+            }
+        }
+        let mut n = self.best.validators;
+        while n > 0 && self.best.validators > 1 {
+            n -= 1;
+            if let Some((c, what)) = node_variant(&self.best, &[n]) {
+                self.attempt(c, what);
+            }
+        }
+    }
+
+    /// Halves the duration while it still fails, never below the failure plus a margin.
+    fn cut_duration(&mut self) {
+        loop {
+            let floor = self
+                .best_outcome
+                .first_failure
+                .as_ref()
+                .map_or(0, |f| f.t_ns)
+                .saturating_add(MARGIN_NS);
+            let shorter = (self.best.duration_ns / 2).max(floor);
+            if shorter >= self.best.duration_ns {
+                break;
+            }
+            let mut c = self.best.clone();
+            c.duration_ns = shorter;
+            let what = format!("duration cut to {:.1}s", shorter as f64 / 1e9);
+            if !self.attempt(c, what) {
+                break;
+            }
+        }
+    }
+}
+
+/// `best` without the nodes `removed` (ascending), and the words for it; `None` when the
+/// variant is not a valid scenario.
+fn node_variant(best: &Scenario, removed: &[u32]) -> Option<(Scenario, String)> {
+    let mut c = best.clone();
+    let mut dropped = Vec::new();
+    // Highest first, so the lower indices to remove keep their numbers.
+    for &n in removed.iter().rev() {
+        let (next, d) = without_node(&c, n).ok()?;
+        c = next;
+        dropped.extend(d);
+    }
+    let mut what = match removed {
+        [n] if *n < best.validators => format!("validator node {n}"),
+        [n] => format!("observer node {n}"),
+        _ => format!("{} observer nodes", removed.len()),
     };
-    if best.nodes > best.validators + 1 {
-        let observers: Vec<u32> = (best.validators..best.nodes).collect();
-        if let Some((c, what)) = node_variant(&best, &observers) {
-            attempt(c, what, &mut best, &mut best_outcome, &mut runs);
-        }
+    if !dropped.is_empty() {
+        what.push_str(&format!(" (with {})", dropped.join(", ")));
     }
-    let mut n = best.nodes;
-    while n > best.validators {
-        n -= 1;
-        if let Some((c, what)) = node_variant(&best, &[n]) {
-            attempt(c, what, &mut best, &mut best_outcome, &mut runs);
-        }
-    }
-    let mut n = best.validators;
-    while n > 0 && best.validators > 1 {
-        n -= 1;
-        if let Some((c, what)) = node_variant(&best, &[n]) {
-            attempt(c, what, &mut best, &mut best_outcome, &mut runs);
-        }
-    }
-    loop {
-        let floor = best_outcome
-            .first_failure
-            .as_ref()
-            .map_or(0, |f| f.t_ns)
-            .saturating_add(MARGIN_NS);
-        let shorter = (best.duration_ns / 2).max(floor);
-        if shorter >= best.duration_ns {
-            break;
-        }
-        let mut c = best.clone();
-        c.duration_ns = shorter;
-        let what = format!("duration cut to {:.1}s", shorter as f64 / 1e9);
-        if !attempt(c, what, &mut best, &mut best_outcome, &mut runs) {
-            break;
-        }
-    }
-    Ok(Some(Shrunk {
-        scenario: best,
-        outcome: best_outcome,
-        removed,
-        runs,
-    }))
+    Some((c, what))
 }

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use stegosim_formats::markup::escape_xml;
 
-use crate::runner::{Failure, RunOptions, run};
+use crate::outcome::Failure;
+use crate::run::{RunOptions, run};
 use crate::scenario::Scenario;
 
 /// Most seeds one sweep runs.

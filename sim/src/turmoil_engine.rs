@@ -49,7 +49,7 @@ use crate::backend::{Backend, Next};
 use crate::cluster::DriverEvent;
 use crate::des::EngineStats;
 use crate::des::net::{Latency, LinkOptions};
-use crate::scenario::{Located, Scenario, Step};
+use crate::scenario::{Located, Need, Scenario, Step};
 use crate::sigcache::SigCache;
 
 /// turmoil's tick: every host runs this much virtual time per step.
@@ -210,10 +210,7 @@ impl TurmoilBackend {
     fn make_node(&mut self, id: NodeId) -> Result<Node, String> {
         let incarnation = self.incarnations[id as usize];
         self.incarnations[id as usize] += 1;
-        let seed = self
-            .seed
-            .child("node", id as u64)
-            .child("incarnation", incarnation as u64);
+        let seed = crate::cluster::incarnation_seed(self.seed, id, incarnation);
         let cfg = crate::cluster::sim_node_config(&self.chain, id, seed, &self.accounts);
         Node::with_sig_checker(
             cfg,
@@ -381,46 +378,20 @@ impl Backend for TurmoilBackend {
                 scenario.nodes
             ));
         }
-        for s in steps {
-            let kind = match &s.value {
-                Step::Cut { .. } => "cut",
-                Step::ClockDrift { .. } => "clock_drift",
-                _ => "set_network",
-            };
-            let why = match &s.value {
-                Step::Cut { .. } => Some(
-                    "a one-way cut cannot be mapped (turmoil's one-way partition drops TCP segments, which stalls the stream for ever, and its hold is two-way)",
-                ),
-                Step::ClockDrift { .. } => {
-                    Some("clock drift cannot be mapped (every turmoil host reads one clock)")
-                }
-                Step::SetNetwork {
-                    loss,
-                    duplicate,
-                    reorder,
-                    reorder_delay,
-                    ..
-                } => {
-                    if loss.is_some_and(|p| p > 0.0) {
-                        Some("loss cannot be mapped (turmoil's fail_rate hangs TCP)")
-                    } else if duplicate.is_some_and(|p| p > 0.0) {
-                        Some("duplication cannot be mapped (TCP does not duplicate)")
-                    } else if reorder.is_some_and(|p| p > 0.0) || reorder_delay.is_some() {
-                        Some("reordering cannot be mapped (TCP delivers in order)")
-                    } else {
-                        None
-                    }
-                }
-                _ => None,
-            };
-            if let Some(why) = why {
-                return Err(format!(
-                    "line {}: step `{}` cannot run on the turmoil engine: {why}; use --engine des",
-                    s.line, kind
-                ));
+        // The steps, as every engine checks them.
+        crate::backend::refused_step::<Self>(steps)
+    }
+
+    fn refuses(need: Need) -> Option<&'static str> {
+        Some(match need {
+            Need::OneWayCut => {
+                "a one-way cut cannot be mapped (turmoil's one-way partition drops TCP segments, which stalls the stream for ever, and its hold is two-way)"
             }
-        }
-        Ok(())
+            Need::ClockDrift => "clock drift cannot be mapped (every turmoil host reads one clock)",
+            Need::Loss => "loss cannot be mapped (turmoil's fail_rate hangs TCP)",
+            Need::Duplication => "duplication cannot be mapped (TCP does not duplicate)",
+            Need::Reordering => "reordering cannot be mapped (TCP delivers in order)",
+        })
     }
 
     fn new(scenario: &Scenario, root: Seed, out: &mut Vec<DriverEvent>) -> Result<Self, String> {

@@ -68,16 +68,6 @@ impl Wallet {
         }
     }
 
-    /// The funded account's public key.
-    pub fn account(&self) -> &PublicKey {
-        self.funded.public()
-    }
-
-    /// Fee of every payment, in µSTG.
-    pub fn fee(&self) -> i64 {
-        self.fee
-    }
-
     /// A signed payment of `amount` to `to`, spending an output `node` sees unspent. The
     /// input is reserved until [`Wallet::release`].
     pub fn payment(

@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use stegosim_sim::runner::{Outcome, RunOptions, run};
+use stegosim_sim::outcome::Outcome;
+use stegosim_sim::run::{RunOptions, run};
 use stegosim_sim::scenario::{Expect, Located, Scenario, load_builtin};
 use stegosim_sim::time::{Duration, SECOND_NS};
 

@@ -1,6 +1,6 @@
 //! `shrink` keeps what makes a run fail and drops the rest.
 
-use stegosim_sim::runner::EngineKind;
+use stegosim_sim::run::EngineKind;
 use stegosim_sim::scenario::load;
 use stegosim_sim::shrink::shrink;
 
@@ -196,7 +196,7 @@ fn removing_a_node_drops_or_renumbers_what_names_it() {
 
 #[test]
 fn a_scenario_edited_to_name_a_missing_node_is_refused_by_recheck_and_does_not_panic_when_run() {
-    use stegosim_sim::runner::{RunOptions, run};
+    use stegosim_sim::run::{RunOptions, run};
     let mut s = load("observers.toml", OBSERVERS).unwrap();
     // Remove the last observer without renumbering: the crash step now names node 6 of 6.
     s.nodes -= 1;

@@ -2,7 +2,8 @@
 //! Scenarios pass, the same seed gives the same trace, and steps turmoil cannot carry out are
 //! refused before anything runs, naming the line and the engine.
 
-use stegosim_sim::runner::{EngineKind, Outcome, RunError, RunOptions, run};
+use stegosim_sim::outcome::Outcome;
+use stegosim_sim::run::{EngineKind, RunError, RunOptions, run};
 use stegosim_sim::scenario::{Scenario, load, load_builtin};
 
 fn scenario(name: &str) -> Scenario {

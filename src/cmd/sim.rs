@@ -19,7 +19,8 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stegosim_formats::duration::format as format_ns;
 use stegosim_formats::summary::{self, Summary};
-use stegosim_sim::runner::{self, EngineKind, Outcome, Progress, RunOptions};
+use stegosim_sim::outcome::Outcome;
+use stegosim_sim::run::{EngineKind, Progress, RunOptions};
 use stegosim_sim::scenario::{self, Scenario};
 use stegosim_sim::sweep::{SeedRange, Shard};
 
@@ -149,11 +150,10 @@ fn run_inner(args: RunArgs) -> Result<ExitCode> {
     let outcome = stegosim_sim::run(
         &scenario,
         RunOptions {
-            seed,
             engine,
             trace_sink: Some(sink),
-            keep_trace: false,
             progress: Some(&mut on_progress),
+            ..RunOptions::seed(seed)
         },
     )?;
     let wall = started.elapsed();
@@ -180,7 +180,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode> {
 fn summary_of(o: &Outcome, reproduce: &str) -> Summary {
     // Exhaustive destructuring: a count the simulator adds fails to compile here until the
     // format has it too.
-    let runner::Counts {
+    let stegosim_sim::outcome::Counts {
         events,
         messages_sent,
         messages_delivered,
@@ -196,7 +196,7 @@ fn summary_of(o: &Outcome, reproduce: &str) -> Summary {
         transactions,
         trace_lines,
     } = &o.counts;
-    let check = |c: &runner::CheckResult| summary::Check {
+    let check = |c: &stegosim_sim::outcome::CheckResult| summary::Check {
         detail: c.detail.clone(),
         held: c.held,
         line: c.line,
@@ -238,7 +238,7 @@ fn summary_of(o: &Outcome, reproduce: &str) -> Summary {
         finished_at: Some(utc_now_rfc3339()),
         first_failure: o.first_failure.as_ref().map(|f| summary::Failure {
             detail: f.detail.clone(),
-            kind: f.kind.clone(),
+            kind: f.kind.to_string(),
             line: f.line,
             name: f.name.clone(),
             t_ns: f.t_ns,
@@ -451,7 +451,7 @@ fn bench_ring_turmoil(nodes: u32, seconds: u64) -> Result<ExitCode> {
         ..Default::default()
     };
     let started = wall_now();
-    let report = stegosim_sim::bench_turmoil::ring(&options).map_err(|e| anyhow::anyhow!(e))?;
+    let report = stegosim_sim::bench::turmoil::ring(&options).map_err(|e| anyhow::anyhow!(e))?;
     let wall = started.elapsed();
     let ratio = report.simulated_ns as f64 / wall.as_nanos().max(1) as f64;
     println!(

@@ -185,6 +185,25 @@ pub enum Violation {
     },
 }
 
+impl Violation {
+    /// The name of the invariant it breaks: `supply`, `final_chain` (no output spent twice,
+    /// none spent before it was created, none created twice, blocks in place),
+    /// `macro_agreement` or `finality`.
+    pub fn invariant(&self) -> &'static str {
+        match self {
+            Violation::Supply { .. } | Violation::TotalDrift { .. } => "supply",
+            Violation::MacroOutOfPlace { .. }
+            | Violation::DoubleSpend { .. }
+            | Violation::SpendsUncreated { .. }
+            | Violation::CreatedTwice { .. } => "final_chain",
+            Violation::Disagreement { .. } => "macro_agreement",
+            Violation::FinalTxReverted { .. }
+            | Violation::FinalBlockReverted { .. }
+            | Violation::MacroRecommitted { .. } => "finality",
+        }
+    }
+}
+
 // ----- 1. supply -----------------------------------------------------------------------------
 
 /// The running total of unspent amounts equals genesis plus minted. O(1).
@@ -329,6 +348,11 @@ impl MacroAgreement {
         Self::default()
     }
 
+    /// Epochs with a macro block on record (`0..epochs`, genesis included).
+    pub fn epochs(&self) -> u64 {
+        self.first.len() as u64
+    }
+
     /// The hash of the macro block of `epoch` as first seen, if any node holds one.
     pub fn hash_of(&self, epoch: u64) -> Option<Hash> {
         self.first.get(epoch as usize).map(|(_, h)| *h)
@@ -394,6 +418,17 @@ impl FinalityTracker {
         self.nodes.get(&node)?.committed.get(tx).copied()
     }
 
+    /// `node` restarted on what its store kept: `final_epochs` macro blocks (epochs
+    /// `0..final_epochs`). What it had reported final beyond them was never synced, so it was
+    /// not final: it is forgotten, and the node may commit those epochs again (its blocks
+    /// must still agree with the other nodes', which [`MacroAgreement`] checks).
+    pub fn restarted(&mut self, node: NodeId, final_epochs: u64) {
+        if let Some(state) = self.nodes.get_mut(&node) {
+            state.macros.retain(|epoch, _| *epoch < final_epochs);
+            state.committed.retain(|_, epoch| *epoch < final_epochs);
+        }
+    }
+
     /// Takes one event of `node`, in the order the node emitted it.
     pub fn observe(&mut self, node: NodeId, event: &Event) -> Result<(), Violation> {
         let state = self.nodes.entry(node).or_default();
@@ -451,6 +486,55 @@ impl FinalityTracker {
 
 // ----- all of them ---------------------------------------------------------------------------
 
+/// Which of the incremental checks a [`Checker`] runs (a scenario may turn some off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enabled {
+    /// [`check_supply`] of a node whose chain changed.
+    pub supply: bool,
+    /// [`MacroAgreement`].
+    pub agreement: bool,
+    /// [`FinalChainTracker`].
+    pub final_chain: bool,
+    /// [`FinalityTracker`].
+    pub finality: bool,
+}
+
+impl Default for Enabled {
+    fn default() -> Self {
+        Enabled {
+            supply: true,
+            agreement: true,
+            final_chain: true,
+            finality: true,
+        }
+    }
+}
+
+/// A fault planted in what a [`Checker`] sees, so a driver's test can prove that a violation
+/// stops it at the event that broke the invariant. Nothing in a node changes: the checker
+/// alone sees the fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Injection {
+    /// Once `node`'s chain holds the macro block of `epoch`, the checker sees that chain with
+    /// two more final blocks after it, each spending the first output of genesis: a double
+    /// spend in the final chain (the first extra block is one already, when genesis's output
+    /// was spent before).
+    DoubleSpend {
+        /// The node whose chain is doctored.
+        node: NodeId,
+        /// The epoch after whose macro block the spends appear.
+        epoch: u64,
+    },
+    /// When `node` commits the macro block of `epoch`, the checker also sees it revert micro
+    /// block 0 of that epoch: a final block undone.
+    FinalityBreak {
+        /// The node.
+        node: NodeId,
+        /// The finalised epoch it seems to revert.
+        epoch: u64,
+    },
+}
+
 /// The incremental checks together, for a driver to call after every step.
 #[derive(Debug, Clone, Default)]
 pub struct Checker {
@@ -460,6 +544,10 @@ pub struct Checker {
     pub agreement: MacroAgreement,
     /// The final chain's outputs (checked once per macro block, whichever node has it first).
     pub final_chain: FinalChainTracker,
+    /// Which checks run (all by default).
+    pub enabled: Enabled,
+    /// A fault to plant (tests of drivers), not yet planted.
+    pub inject: Option<Injection>,
 }
 
 impl Checker {
@@ -470,7 +558,59 @@ impl Checker {
 
     /// Takes one event of `node` (call for every event, in order).
     pub fn observe_event(&mut self, node: NodeId, event: &Event) -> Result<(), Violation> {
-        self.finality.observe(node, event)
+        if !self.enabled.finality {
+            return Ok(());
+        }
+        self.finality.observe(node, event)?;
+        if let (
+            Some(Injection::FinalityBreak { node: n, epoch }),
+            Event::MacroBlockCommitted { epoch: e, .. },
+        ) = (self.inject, event)
+        {
+            if n == node && epoch == *e {
+                self.inject = None;
+                let revert = Event::MicroBlockReverted {
+                    epoch,
+                    offset: 0,
+                    view_change: 0,
+                    hash: Hash::default(),
+                };
+                self.finality.observe(node, &revert)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks of one node's chain after it changed (a block applied or reverted, a macro
+    /// block committed, a restart): its supply, its macro blocks against the other nodes',
+    /// its new final blocks' outputs. O(log nodes) when it finalised no new macro block.
+    pub fn check_node(&mut self, node: NodeId, chain: &Chain) -> Result<(), Violation> {
+        if self.enabled.supply {
+            check_supply(node, &chain.ledger)?;
+        }
+        // Agreement first: the final-chain check then covers each block once, for all.
+        if self.enabled.agreement {
+            self.agreement.observe(node, chain)?;
+        }
+        if self.enabled.final_chain {
+            match self.inject {
+                Some(Injection::DoubleSpend { node: n, epoch })
+                    if n == node && chain.epoch() > epoch =>
+                {
+                    self.inject = None;
+                    self.final_chain.observe(node, &with_double_spend(chain))?;
+                }
+                _ => self.final_chain.observe(node, chain)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// `node` restarted on what its store kept (see [`FinalityTracker::restarted`]); its
+    /// chain is then checked like any changed chain.
+    pub fn restarted(&mut self, node: NodeId, chain: &Chain) -> Result<(), Violation> {
+        self.finality.restarted(node, chain.epoch());
+        self.check_node(node, chain)
     }
 
     /// The per-step checks over the running nodes' chains: supply of each, agreement on macro
@@ -481,10 +621,7 @@ impl Checker {
         chains: impl IntoIterator<Item = (NodeId, &'a Chain)>,
     ) -> Result<(), Violation> {
         for (node, chain) in chains {
-            check_supply(node, &chain.ledger)?;
-            // Agreement first: the final-chain check then covers each block once, for all.
-            self.agreement.observe(node, chain)?;
-            self.final_chain.observe(node, chain)?;
+            self.check_node(node, chain)?;
         }
         Ok(())
     }
@@ -499,6 +636,22 @@ impl Checker {
         }
         Ok(())
     }
+}
+
+/// `chain` with two more final blocks that each spend genesis's first output
+/// ([`Injection::DoubleSpend`]).
+fn with_double_spend(chain: &Chain) -> Chain {
+    let mut c = chain.clone();
+    let spent = c.macros[0].outputs[0].hash();
+    for _ in 0..2 {
+        let mut b = c.last_macro().clone();
+        b.epoch = c.macros.len() as u64;
+        b.inputs = vec![spent];
+        b.outputs = Vec::new();
+        b.clear_hash_memo();
+        c.macros.push(b);
+    }
+    c
 }
 
 #[cfg(test)]
@@ -683,5 +836,60 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_restarted_node_may_commit_again_what_it_had_not_synced() {
+        let mut t = FinalityTracker::new();
+        let commit = |epoch, h: u8| Event::MacroBlockCommitted {
+            epoch,
+            round: 0,
+            hash: Hash([h; 32]),
+            transactions: 0,
+        };
+        assert_eq!(t.observe(0, &commit(1, 1)), Ok(()));
+        assert_eq!(t.observe(0, &commit(2, 2)), Ok(()));
+        // The store kept epochs 0 and 1: epoch 2 may come again, epoch 1 may not.
+        t.restarted(0, 2);
+        assert_eq!(t.observe(0, &commit(2, 2)), Ok(()));
+        assert!(matches!(
+            t.observe(0, &commit(1, 1)),
+            Err(Violation::MacroRecommitted { epoch: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn planted_faults_are_caught_once_where_planted() {
+        let c = chain();
+        let mut checker = Checker::new();
+        checker.inject = Some(Injection::DoubleSpend { node: 1, epoch: 0 });
+        assert_eq!(checker.check_node(0, &c), Ok(()));
+        let v = checker.check_node(1, &c).unwrap_err();
+        assert!(matches!(v, Violation::DoubleSpend { node: 1, .. }), "{v}");
+        assert_eq!(v.invariant(), "final_chain");
+        assert_eq!(checker.inject, None);
+
+        let mut checker = Checker::new();
+        checker.inject = Some(Injection::FinalityBreak { node: 2, epoch: 1 });
+        let commit = Event::MacroBlockCommitted {
+            epoch: 1,
+            round: 0,
+            hash: Hash([1; 32]),
+            transactions: 0,
+        };
+        assert_eq!(checker.observe_event(0, &commit), Ok(()));
+        let v = checker.observe_event(2, &commit).unwrap_err();
+        assert!(
+            matches!(
+                v,
+                Violation::FinalBlockReverted {
+                    node: 2,
+                    epoch: 1,
+                    ..
+                }
+            ),
+            "{v}"
+        );
+        assert_eq!(v.invariant(), "finality");
     }
 }

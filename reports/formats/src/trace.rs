@@ -559,6 +559,13 @@ pub struct Invariant {
     pub held: bool,
     /// What was seen.
     pub detail: String,
+    /// For the node checker's invariants at the end of a run: the node events it observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+    /// For the node checker's invariants at the end of a run: how many times it checked a
+    /// node's chain (after each event that changed one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_checks: Option<u64>,
 }
 
 /// `run_finished`.

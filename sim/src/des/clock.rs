@@ -31,11 +31,6 @@ impl Clock {
         }
     }
 
-    /// The drift of the current piece, in parts per million.
-    pub fn drift_ppm(&self) -> i64 {
-        self.drift_ppm
-    }
-
     /// Local time at virtual time `virtual_ns` (not before the current piece's start).
     pub fn local_ns(&self, virtual_ns: u64) -> u64 {
         let d = virtual_ns.saturating_sub(self.virtual_origin_ns);

@@ -166,11 +166,6 @@ impl<M: Clone> Engine<M> {
         self.start_ns
     }
 
-    /// Number of hosts.
-    pub fn hosts(&self) -> u32 {
-        self.hosts.len() as u32
-    }
-
     /// The local time of `host` now.
     pub fn local_now_ns(&self, host: HostId) -> u64 {
         self.hosts[host as usize].clock.local_ns(self.now_ns)
@@ -187,6 +182,7 @@ impl<M: Clone> Engine<M> {
     }
 
     /// Number of queued events (stale timers included).
+    #[cfg(test)]
     pub fn queue_len(&self) -> usize {
         self.queue.len()
     }
@@ -199,11 +195,6 @@ impl<M: Clone> Engine<M> {
     /// The network model, to change links and partitions.
     pub fn network_mut(&mut self) -> &mut Network {
         &mut self.net
-    }
-
-    /// Whether `host` is up.
-    pub fn is_up(&self, host: HostId) -> bool {
-        self.hosts[host as usize].up
     }
 
     fn count_drop(&mut self, reason: DropReason) {
@@ -274,11 +265,6 @@ impl<M: Clone> Engine<M> {
     pub fn schedule(&mut self, at_ns: u64, id: u64) {
         let at = at_ns.max(self.now_ns);
         self.push(at, Scheduled::Control { id });
-    }
-
-    /// When the next queued event is due (stale timers included).
-    pub fn peek_time_ns(&mut self) -> Option<u64> {
-        self.queue.peek_time_ns()
     }
 
     /// Moves virtual time forward to `t_ns` without handling anything (used at the end of a

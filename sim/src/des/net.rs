@@ -222,11 +222,6 @@ impl Network {
         }
     }
 
-    /// Number of hosts.
-    pub fn hosts(&self) -> u32 {
-        self.hosts
-    }
-
     /// The options of links without an override.
     pub fn default_options(&self) -> &LinkOptions {
         &self.default

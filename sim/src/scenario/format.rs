@@ -12,6 +12,8 @@ use serde::{Deserialize, Deserializer};
 use stegosim_formats::duration::Duration;
 use toml::Spanned;
 
+pub use super::step::Step;
+
 /// A whole scenario file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -131,7 +133,7 @@ impl DropPhase {
     }
 }
 
-fn drop_phase_default() -> DropPhase {
+pub(super) fn drop_phase_default() -> DropPhase {
     DropPhase::Commitment
 }
 
@@ -265,7 +267,7 @@ impl<'de> Deserialize<'de> for NodeRef {
     }
 }
 
-fn node_zero() -> NodeRef {
+pub(super) fn node_zero() -> NodeRef {
     NodeRef::Index(0)
 }
 
@@ -323,225 +325,6 @@ impl<'de> Deserialize<'de> for Draw {
             }
         }
         deserializer.deserialize_any(Visitor)
-    }
-}
-
-/// One timed step. `action` chooses what it does; `at` is when, from the start of the run.
-///
-/// Room to grow: API requests to a node's wallet (`action = "api"`) slot in as one more
-/// variant once the node exposes `handle_request`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Step {
-    /// Submit a payment from the genesis-funded account through `node`.
-    Pay {
-        /// When.
-        at: Duration,
-        /// The node that receives the transaction.
-        #[serde(default = "node_zero")]
-        node: NodeRef,
-        /// The recipient: a name, turned into a key derived from it.
-        to: String,
-        /// Amount in µSTG.
-        amount_ustg: i64,
-        /// A name for expectations (`tx = "<name>"`).
-        #[serde(default)]
-        name: Option<String>,
-    },
-    /// Send any API request as a client of `node`, as the WebSocket API spells it:
-    /// `request = { type = "stake", account_id = "1", amount = 5000000, payment_fee = 1000 }`.
-    /// The response is traced (`api_response`); with `expect`, a response of another `type`
-    /// fails the run (e.g. `expect = "transaction_created"`, or `"error"` for a refusal).
-    Api {
-        /// When.
-        at: Duration,
-        /// The node whose API is called.
-        #[serde(default = "node_zero")]
-        node: NodeRef,
-        /// The request, as a table (its `type` and fields; `id` is set by the runner).
-        request: toml::Table,
-        /// The response `type` that must come back.
-        #[serde(default)]
-        expect: Option<String>,
-        /// A name for the transaction the request creates (`transaction_created`), so that
-        /// `tx_status` expectations can follow it like a `pay` step's payment.
-        #[serde(default)]
-        name: Option<String>,
-    },
-    /// Kill a Snowball participant mid-round: the next participant of `node` that enters
-    /// `phase` stops there and sends nothing more (its client is told `failed`); the other
-    /// members exclude it at the phase's deadline and restart.
-    SnowballDrop {
-        /// When the node is armed.
-        at: Duration,
-        /// Which node.
-        node: NodeRef,
-        /// The phase it stops at (default `commitment`).
-        #[serde(default = "drop_phase_default")]
-        phase: DropPhase,
-    },
-    /// Revert the last micro block of `node` (the API's `pop_micro_block`).
-    PopMicroBlock {
-        /// When.
-        at: Duration,
-        /// Which node.
-        node: NodeRef,
-    },
-    /// Turn automatic restaking of `node` on or off.
-    SetRestaking {
-        /// When.
-        at: Duration,
-        /// Which node.
-        node: NodeRef,
-        /// On or off.
-        enabled: bool,
-    },
-    /// Restake the expired stakes of `node` now.
-    Restake {
-        /// When.
-        at: Duration,
-        /// Which node.
-        node: NodeRef,
-    },
-    /// Bind `name` to a node chosen now (`node = "leader"` or `"random"`), for later steps.
-    Pick {
-        /// When.
-        at: Duration,
-        /// The name later steps use.
-        name: String,
-        /// Which node to bind.
-        node: NodeRef,
-    },
-    /// Cut every link between nodes of different groups, both ways.
-    Partition {
-        /// When.
-        at: Duration,
-        /// The groups; `"rest"` stands for every node not named elsewhere.
-        groups: Vec<Vec<NodeRef>>,
-    },
-    /// Cut the links from every node of `from` to every node of `to`, one way.
-    Cut {
-        /// When.
-        at: Duration,
-        /// Senders whose messages are dropped.
-        from: Vec<NodeRef>,
-        /// Receivers that do not get them.
-        to: Vec<NodeRef>,
-    },
-    /// Restore every cut link.
-    Heal {
-        /// When.
-        at: Duration,
-    },
-    /// Power loss at `node`: it stops, and its store loses every unsynced write.
-    Crash {
-        /// When.
-        at: Duration,
-        /// Which node.
-        node: NodeRef,
-    },
-    /// Start `node` again from what its store kept.
-    Restart {
-        /// When.
-        at: Duration,
-        /// Which node.
-        node: NodeRef,
-    },
-    /// Change the link model: of every link, or of the links `from -> to` when given.
-    SetNetwork {
-        /// When.
-        at: Duration,
-        /// New latency, if it changes.
-        #[serde(default)]
-        latency: Option<LatencySpec>,
-        /// New loss probability, if it changes.
-        #[serde(default)]
-        loss: Option<f64>,
-        /// New duplication probability, if it changes.
-        #[serde(default)]
-        duplicate: Option<f64>,
-        /// New reorder probability, if it changes.
-        #[serde(default)]
-        reorder: Option<f64>,
-        /// New largest reorder delay, if it changes.
-        #[serde(default)]
-        reorder_delay: Option<Duration>,
-        /// Only links from these nodes (with `to`).
-        #[serde(default)]
-        from: Option<Vec<NodeRef>>,
-        /// Only links to these nodes (with `from`).
-        #[serde(default)]
-        to: Option<Vec<NodeRef>>,
-    },
-    /// From now on the clock of `node` runs `drift_ppm` parts per million fast (negative:
-    /// slow), after jumping forward by `jump`.
-    ClockDrift {
-        /// When.
-        at: Duration,
-        /// Which node.
-        node: NodeRef,
-        /// Rate error in parts per million, within ±100000.
-        drift_ppm: i64,
-        /// A forward step of the clock.
-        #[serde(default)]
-        jump: Duration,
-    },
-}
-
-impl Step {
-    /// When the step runs.
-    pub fn at(&self) -> Duration {
-        match self {
-            Step::Pay { at, .. }
-            | Step::Api { at, .. }
-            | Step::PopMicroBlock { at, .. }
-            | Step::SnowballDrop { at, .. }
-            | Step::SetRestaking { at, .. }
-            | Step::Restake { at, .. }
-            | Step::Pick { at, .. }
-            | Step::Partition { at, .. }
-            | Step::Cut { at, .. }
-            | Step::Heal { at }
-            | Step::Crash { at, .. }
-            | Step::Restart { at, .. }
-            | Step::SetNetwork { at, .. }
-            | Step::ClockDrift { at, .. } => *at,
-        }
-    }
-
-    /// The `action` name.
-    pub fn action(&self) -> &'static str {
-        match self {
-            Step::Pay { .. } => "pay",
-            Step::Api { .. } => "api",
-            Step::PopMicroBlock { .. } => "pop_micro_block",
-            Step::SnowballDrop { .. } => "snowball_drop",
-            Step::SetRestaking { .. } => "set_restaking",
-            Step::Restake { .. } => "restake",
-            Step::Pick { .. } => "pick",
-            Step::Partition { .. } => "partition",
-            Step::Cut { .. } => "cut",
-            Step::Heal { .. } => "heal",
-            Step::Crash { .. } => "crash",
-            Step::Restart { .. } => "restart",
-            Step::SetNetwork { .. } => "set_network",
-            Step::ClockDrift { .. } => "clock_drift",
-        }
-    }
-
-    /// Whether the step is a fault (it changes the network, a node's liveness or its clock).
-    pub fn is_fault(&self) -> bool {
-        matches!(
-            self,
-            Step::Partition { .. }
-                | Step::Cut { .. }
-                | Step::Heal { .. }
-                | Step::Crash { .. }
-                | Step::Restart { .. }
-                | Step::SetNetwork { .. }
-                | Step::ClockDrift { .. }
-                | Step::SnowballDrop { .. }
-        )
     }
 }
 
@@ -722,9 +505,15 @@ pub struct InvariantsSpec {
     /// Every payment the scenario submitted ends committed, rejected or conflicted.
     #[serde(default = "yes")]
     pub transactions_terminal: bool,
-    /// Every running node's ledger holds exactly genesis plus minted supply.
+    /// Every node's ledger holds exactly genesis plus minted supply.
     #[serde(default = "yes")]
     pub supply: bool,
+    /// No output spent twice (or before it was created, or created twice) in the final chain.
+    #[serde(default = "yes")]
+    pub final_chain: bool,
+    /// What a node made final is never undone (committed transactions, finalised blocks).
+    #[serde(default = "yes")]
+    pub finality: bool,
 }
 
 impl Default for InvariantsSpec {
@@ -735,6 +524,8 @@ impl Default for InvariantsSpec {
             converge_within: default_converge_within(),
             transactions_terminal: true,
             supply: true,
+            final_chain: true,
+            finality: true,
         }
     }
 }

@@ -1,12 +1,13 @@
 //! Scenario files: reading, checking and the checked form the runner executes.
 //!
-//! [`load`] parses a file ([`format`] holds the types `serde` reads), then checks what
+//! [`load()`] parses a file ([`format`](mod@format) holds the types `serde` reads), then checks what
 //! `serde` cannot (node indices in range, names defined before use, deadlines within the run,
 //! probabilities that are probabilities) and returns a [`Scenario`]. Every error names the
 //! file, the line and column, and what was expected, so a person can fix the file without
 //! reading this code. [`builtin`] holds the scenarios shipped in `scenarios/`, embedded.
 
 pub mod format;
+pub mod step;
 pub mod swarm;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +22,7 @@ pub use format::{
     AccountSpec, Draw, DropPhase, Expect, InvariantsSpec, LatencySpec, NodeEvents, NodeRef,
     StatusName, Step, SwarmSpec, TraceSpec, Workload,
 };
+pub use step::{Need, Nodes, NodesMut};
 
 /// Largest number of nodes in one scenario.
 pub const NODES_MAX: u32 = 5_000;
@@ -140,10 +142,11 @@ impl Scenario {
         let mut picked: BTreeSet<String> = BTreeSet::new();
         let mut tx_names: BTreeSet<String> = BTreeSet::new();
         for s in &self.steps {
-            check_step(&s.value, &checker, &picked, &mut tx_names)
+            s.value
+                .check(&checker, &picked, &mut tx_names)
                 .map_err(|m| format!("step `{}` at line {}: {m}", s.value.action(), s.line))?;
-            if let Step::Pick { name, .. } = &s.value {
-                picked.insert(name.clone());
+            if let Some(name) = s.value.binds() {
+                picked.insert(name.to_string());
             }
         }
         for w in &self.workloads {
@@ -280,7 +283,80 @@ pub fn load(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
 }
 
 fn check(cx: &Ctx<'_>, f: format::ScenarioFile) -> Result<Scenario, ScenarioError> {
-    let whole = 0..0;
+    check_name_and_duration(cx, &f)?;
+    let duration_ns = f.duration.ns;
+    let net = &f.network;
+    let (nodes, mut chain, links) = check_network(cx, &f)?;
+    let accounts = check_accounts(cx, &f.accounts, nodes)?;
+    if !accounts.is_empty() {
+        chain.genesis_accounts = accounts.iter().map(|a| a.value.funds_ustg).collect();
+    }
+    links
+        .validate()
+        .map_err(|e| cx.at(cx.top("latency"), format!("network: {e}")))?;
+    let checker = NodeChecker { nodes };
+    let mut names = Names::default();
+    let (steps, last_fault_ns) = check_steps(cx, f.steps, &checker, &mut names, duration_ns)?;
+    let mut workloads = Vec::new();
+    for w in f.workloads {
+        let span = w.span();
+        let wl = w.into_inner();
+        check_workload(&wl, &checker, &names.picked, &chain, duration_ns)
+            .map_err(|m| cx.at(span.clone(), format!("workload: {m}")))?;
+        workloads.push(Located {
+            line: cx.line(&span),
+            value: wl,
+        });
+    }
+    let expectations = check_expectations(cx, f.expectations, &checker, &names, duration_ns)?;
+    let swarm = match f.swarm {
+        Some(s) => {
+            let span = s.span();
+            let sw = s.into_inner();
+            check_swarm(&sw, duration_ns)
+                .map_err(|m| cx.at(span.clone(), format!("swarm: {m}")))?;
+            Some(Located {
+                line: cx.line(&span),
+                value: sw,
+            })
+        }
+        None => None,
+    };
+    let last_fault_ns = match &swarm {
+        Some(sw) => Some(last_fault_ns.unwrap_or(0).max(sw.value.faults_until.ns)),
+        None => last_fault_ns,
+    };
+    check_convergence_fits(cx, &f.invariants, last_fault_ns, duration_ns)?;
+    Ok(Scenario {
+        file: cx.file.to_string(),
+        name: f.name,
+        description: f.description,
+        default_seed: f.seed,
+        duration_ns,
+        chain,
+        validators: net.validators,
+        nodes,
+        links,
+        steps,
+        workloads,
+        expectations,
+        invariants: f.invariants,
+        swarm,
+        trace: f.trace,
+        accounts,
+    })
+}
+
+/// Names bound so far while checking a file: nodes picked by `pick` steps, transactions
+/// named by `pay` and `api` steps.
+#[derive(Debug, Default)]
+struct Names {
+    picked: BTreeSet<String>,
+    txs: BTreeSet<String>,
+}
+
+/// The scenario's name (it names the output folder) and duration.
+fn check_name_and_duration(cx: &Ctx<'_>, f: &format::ScenarioFile) -> Result<(), ScenarioError> {
     if f.name.is_empty()
         || !f
             .name
@@ -301,7 +377,15 @@ fn check(cx: &Ctx<'_>, f: format::ScenarioFile) -> Result<Scenario, ScenarioErro
             "duration: expected more than 0 and at most 7 days",
         ));
     }
-    let duration_ns = f.duration.ns;
+    Ok(())
+}
+
+/// `[network]` and `[chain]`: the number of nodes, the chain (preset plus overrides) and the
+/// base link model (validated by the caller, after the accounts).
+fn check_network(
+    cx: &Ctx<'_>,
+    f: &format::ScenarioFile,
+) -> Result<(u32, ChainConfig, LinkOptions), ScenarioError> {
     let net = &f.network;
     if net.validators == 0 {
         return Err(cx.at(
@@ -329,10 +413,6 @@ fn check(cx: &Ctx<'_>, f: format::ScenarioFile) -> Result<Scenario, ScenarioErro
     if let Some(overrides) = &f.chain {
         chain = apply_chain_overrides(cx, chain, overrides, net.validators)?;
     }
-    let accounts = check_accounts(cx, &f.accounts, nodes)?;
-    if !accounts.is_empty() {
-        chain.genesis_accounts = accounts.iter().map(|a| a.value.funds_ustg).collect();
-    }
     let links = LinkOptions {
         latency: latency(&net.latency),
         loss_probability: net.loss,
@@ -340,29 +420,32 @@ fn check(cx: &Ctx<'_>, f: format::ScenarioFile) -> Result<Scenario, ScenarioErro
         reorder_probability: net.reorder,
         reorder_delay_ns_max: net.reorder_delay.ns,
     };
-    links
-        .validate()
-        .map_err(|e| cx.at(cx.top("latency"), format!("network: {e}")))?;
+    Ok((nodes, chain, links))
+}
 
-    if f.steps.len() > STEPS_MAX {
+/// The steps, sorted by time (file order among equal times), each checked with the names
+/// bound before it; also the time of the last fault step.
+fn check_steps(
+    cx: &Ctx<'_>,
+    file_steps: Vec<Spanned<Step>>,
+    checker: &NodeChecker,
+    names: &mut Names,
+    duration_ns: u64,
+) -> Result<(Vec<Located<Step>>, Option<u64>), ScenarioError> {
+    if file_steps.len() > STEPS_MAX {
         return Err(cx.at(
-            whole,
-            format!("{} steps, expected at most {STEPS_MAX}", f.steps.len()),
+            0..0,
+            format!("{} steps, expected at most {STEPS_MAX}", file_steps.len()),
         ));
     }
-    let mut steps: Vec<(Spanned<Step>, usize)> = f
-        .steps
+    let mut steps: Vec<(Spanned<Step>, usize)> = file_steps
         .into_iter()
         .enumerate()
         .map(|(i, s)| (s, i))
         .collect();
     steps.sort_by_key(|(s, i)| (s.get_ref().at(), *i));
-
-    let mut picked: BTreeSet<String> = BTreeSet::new();
-    let mut tx_names: BTreeSet<String> = BTreeSet::new();
     let mut last_fault_ns: Option<u64> = None;
-    let checker = NodeChecker { nodes };
-    let mut located_steps = Vec::new();
+    let mut located = Vec::new();
     for (s, _) in steps {
         let span = s.span();
         let step = s.into_inner();
@@ -374,143 +457,127 @@ fn check(cx: &Ctx<'_>, f: format::ScenarioFile) -> Result<Scenario, ScenarioErro
                 crate::time::format_ns(duration_ns)
             )));
         }
-        check_step(&step, &checker, &picked, &mut tx_names).map_err(&err)?;
-        if let Step::Pick { name, .. } = &step {
-            picked.insert(name.clone());
+        step.check(checker, &names.picked, &mut names.txs)
+            .map_err(&err)?;
+        if let Some(name) = step.binds() {
+            names.picked.insert(name.to_string());
         }
         if step.is_fault() {
             last_fault_ns = Some(step.at().ns);
         }
-        located_steps.push(Located {
+        located.push(Located {
             line: cx.line(&span),
             value: step,
         });
     }
+    Ok((located, last_fault_ns))
+}
 
-    let mut workloads = Vec::new();
-    for w in f.workloads {
-        let span = w.span();
-        let wl = w.into_inner();
-        let err = |m: String| cx.at(span.clone(), format!("workload: {m}"));
-        match &wl {
-            Workload::Payments {
-                node,
-                rate_per_s,
-                amount_ustg,
-                recipients,
-                start,
-                stop,
-            } => {
-                checker
-                    .single(node, &picked, true)
-                    .map_err(|m| err(format!("node: {m}")))?;
-                if !(rate_per_s.min > 0.0 && rate_per_s.max <= RATE_PER_S_MAX) {
-                    return Err(err(format!(
-                        "rate_per_s: expected above 0 and at most {RATE_PER_S_MAX}"
-                    )));
-                }
-                if !(amount_ustg.min >= 1.0 && amount_ustg.max <= chain.genesis_funds as f64) {
-                    return Err(err(
-                        "amount_ustg: expected at least 1 and at most the genesis funds".into(),
-                    ));
-                }
-                if *recipients == 0 || *recipients > RECIPIENTS_MAX {
-                    return Err(err(format!("recipients: expected 1 to {RECIPIENTS_MAX}")));
-                }
-                if stop <= start || stop.ns > duration_ns {
-                    return Err(err("expected start < stop <= the run's duration".into()));
-                }
-            }
-        }
-        workloads.push(Located {
-            line: cx.line(&span),
-            value: wl,
-        });
+/// A `[[workload]]`.
+fn check_workload(
+    wl: &Workload,
+    checker: &NodeChecker,
+    picked: &BTreeSet<String>,
+    chain: &ChainConfig,
+    duration_ns: u64,
+) -> Result<(), String> {
+    let Workload::Payments {
+        node,
+        rate_per_s,
+        amount_ustg,
+        recipients,
+        start,
+        stop,
+    } = wl;
+    checker
+        .single(node, picked, true)
+        .map_err(|m| format!("node: {m}"))?;
+    if !(rate_per_s.min > 0.0 && rate_per_s.max <= RATE_PER_S_MAX) {
+        return Err(format!(
+            "rate_per_s: expected above 0 and at most {RATE_PER_S_MAX}"
+        ));
     }
+    if !(amount_ustg.min >= 1.0 && amount_ustg.max <= chain.genesis_funds as f64) {
+        return Err("amount_ustg: expected at least 1 and at most the genesis funds".into());
+    }
+    if *recipients == 0 || *recipients > RECIPIENTS_MAX {
+        return Err(format!("recipients: expected 1 to {RECIPIENTS_MAX}"));
+    }
+    if stop <= start || stop.ns > duration_ns {
+        return Err("expected start < stop <= the run's duration".into());
+    }
+    Ok(())
+}
 
+/// The `[[expect]]` tables, with the names the steps bound.
+fn check_expectations(
+    cx: &Ctx<'_>,
+    file_expectations: Vec<Spanned<Expect>>,
+    checker: &NodeChecker,
+    names: &Names,
+    duration_ns: u64,
+) -> Result<Vec<Located<Expect>>, ScenarioError> {
     let mut expectations = Vec::new();
-    for e in f.expectations {
+    for e in file_expectations {
         let span = e.span();
         let ex = e.into_inner();
-        let err = |m: String| cx.at(span.clone(), format!("expectation: {m}"));
-        check_expect(&ex, &checker, &picked, &tx_names, duration_ns).map_err(err)?;
+        check_expect(&ex, checker, &names.picked, &names.txs, duration_ns)
+            .map_err(|m| cx.at(span.clone(), format!("expectation: {m}")))?;
         expectations.push(Located {
             line: cx.line(&span),
             value: ex,
         });
     }
+    Ok(expectations)
+}
 
-    let swarm = match f.swarm {
-        Some(s) => {
-            let span = s.span();
-            let sw = s.into_inner();
-            let err = |m: String| cx.at(span.clone(), format!("swarm: {m}"));
-            if sw.faults_until.ns > duration_ns || sw.faults_from >= sw.faults_until {
-                return Err(err(
-                    "expected faults_from < faults_until <= the run's duration".into(),
-                ));
-            }
-            for (name, p) in [
-                ("loss_max", sw.loss_max),
-                ("duplicate_max", sw.duplicate_max),
-                ("reorder_max", sw.reorder_max),
-            ] {
-                if !(0.0..=1.0).contains(&p) {
-                    return Err(err(format!("{name}: expected a probability in 0..=1")));
-                }
-            }
-            if !(0..=CLOCK_DRIFT_PPM_MAX).contains(&sw.drift_ppm_max) {
-                return Err(err(format!(
-                    "drift_ppm_max: expected 0 to {CLOCK_DRIFT_PPM_MAX}"
-                )));
-            }
-            if sw.fault_duration_max.ns == 0 {
-                return Err(err("fault_duration_max: expected more than 0".into()));
-            }
-            last_fault_ns = Some(last_fault_ns.unwrap_or(0).max(sw.faults_until.ns));
-            Some(Located {
-                line: cx.line(&span),
-                value: sw,
-            })
-        }
-        None => None,
-    };
-
-    if f.invariants.convergence {
-        if let Some(t) = last_fault_ns {
-            let check_ns = t.saturating_add(f.invariants.converge_within.ns);
-            if check_ns > duration_ns {
-                return Err(cx.at(
-                    cx.top("duration"),
-                    format!(
-                        "invariants.converge_within: the last fault is at {} and nodes get {} to converge, but the run ends at {}: lengthen duration or shorten converge_within",
-                        crate::time::format_ns(t),
-                        f.invariants.converge_within,
-                        crate::time::format_ns(duration_ns)
-                    ),
-                ));
-            }
+/// `[swarm]`.
+fn check_swarm(sw: &SwarmSpec, duration_ns: u64) -> Result<(), String> {
+    if sw.faults_until.ns > duration_ns || sw.faults_from >= sw.faults_until {
+        return Err("expected faults_from < faults_until <= the run's duration".into());
+    }
+    for (name, p) in [
+        ("loss_max", sw.loss_max),
+        ("duplicate_max", sw.duplicate_max),
+        ("reorder_max", sw.reorder_max),
+    ] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(format!("{name}: expected a probability in 0..=1"));
         }
     }
+    if !(0..=CLOCK_DRIFT_PPM_MAX).contains(&sw.drift_ppm_max) {
+        return Err(format!(
+            "drift_ppm_max: expected 0 to {CLOCK_DRIFT_PPM_MAX}"
+        ));
+    }
+    if sw.fault_duration_max.ns == 0 {
+        return Err("fault_duration_max: expected more than 0".into());
+    }
+    Ok(())
+}
 
-    Ok(Scenario {
-        file: cx.file.to_string(),
-        name: f.name,
-        description: f.description,
-        default_seed: f.seed,
-        duration_ns,
-        chain,
-        validators: net.validators,
-        nodes,
-        links,
-        steps: located_steps,
-        workloads,
-        expectations,
-        invariants: f.invariants,
-        swarm,
-        trace: f.trace,
-        accounts,
-    })
+/// The convergence check after the last fault falls within the run.
+fn check_convergence_fits(
+    cx: &Ctx<'_>,
+    inv: &InvariantsSpec,
+    last_fault_ns: Option<u64>,
+    duration_ns: u64,
+) -> Result<(), ScenarioError> {
+    let (true, Some(t)) = (inv.convergence, last_fault_ns) else {
+        return Ok(());
+    };
+    if t.saturating_add(inv.converge_within.ns) <= duration_ns {
+        return Ok(());
+    }
+    Err(cx.at(
+        cx.top("duration"),
+        format!(
+            "invariants.converge_within: the last fault is at {} and nodes get {} to converge, but the run ends at {}: lengthen duration or shorten converge_within",
+            crate::time::format_ns(t),
+            inv.converge_within,
+            crate::time::format_ns(duration_ns)
+        ),
+    ))
 }
 
 fn apply_chain_overrides(
@@ -566,12 +633,12 @@ fn apply_chain_overrides(
 }
 
 /// Checks node references against the network's size and the names picked so far.
-struct NodeChecker {
+pub(crate) struct NodeChecker {
     nodes: u32,
 }
 
 impl NodeChecker {
-    fn single(
+    pub(crate) fn single(
         &self,
         r: &NodeRef,
         picked: &BTreeSet<String>,
@@ -593,7 +660,7 @@ impl NodeChecker {
         }
     }
 
-    fn list(
+    pub(crate) fn list(
         &self,
         refs: &[NodeRef],
         picked: &BTreeSet<String>,
@@ -659,132 +726,10 @@ fn check_accounts(
     Ok(out)
 }
 
-fn check_probability(name: &str, p: Option<f64>) -> Result<(), String> {
-    match p {
-        Some(p) if !(0.0..=1.0).contains(&p) => Err(format!(
-            "{name}: expected a probability in 0..=1, found {p}"
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// The API request an `api` step's table spells, checked as the node's server checks it.
 pub fn api_request(table: &toml::Table) -> Result<stegosim_api::message::Request, String> {
     let json = serde_json::to_vec(table).map_err(|e| format!("request: {e}"))?;
     stegosim_api::message::Request::from_json(&json).map_err(|e| format!("request: {e}"))
-}
-
-fn check_step(
-    step: &Step,
-    nodes: &NodeChecker,
-    picked: &BTreeSet<String>,
-    tx_names: &mut BTreeSet<String>,
-) -> Result<(), String> {
-    match step {
-        Step::Pay {
-            node,
-            to,
-            amount_ustg,
-            name,
-            ..
-        } => {
-            nodes.single(node, picked, true)?;
-            if *amount_ustg <= 0 {
-                return Err("amount_ustg: expected a positive amount".into());
-            }
-            if to.is_empty() {
-                return Err("to: expected a recipient name".into());
-            }
-            if let Some(n) = name {
-                if !tx_names.insert(n.clone()) {
-                    return Err(format!("name {n:?} is already used by another payment"));
-                }
-            }
-            Ok(())
-        }
-        Step::Api {
-            node,
-            request,
-            expect,
-            name,
-            ..
-        } => {
-            nodes.single(node, picked, true)?;
-            api_request(request)?;
-            if let Some(n) = name {
-                if !tx_names.insert(n.clone()) {
-                    return Err(format!("name {n:?} is already used by another transaction"));
-                }
-            }
-            if let Some(t) = expect {
-                if !stegosim_api::message::ServerKind::TYPE_NAMES.contains(&t.as_str()) {
-                    return Err(format!("expect: {t:?} is not a response type of the API"));
-                }
-            }
-            Ok(())
-        }
-        Step::PopMicroBlock { node, .. }
-        | Step::SnowballDrop { node, .. }
-        | Step::SetRestaking { node, .. }
-        | Step::Restake { node, .. }
-        | Step::Crash { node, .. }
-        | Step::Restart { node, .. } => nodes.single(node, picked, true),
-        Step::Pick { name, node, .. } => {
-            if matches!(name.as_str(), "leader" | "random" | "rest") {
-                return Err(format!("name {name:?} is reserved"));
-            }
-            nodes.single(node, picked, true)
-        }
-        Step::Partition { groups, .. } => {
-            if groups.len() < 2 {
-                return Err("groups: expected at least two groups".into());
-            }
-            for g in groups {
-                nodes.list(g, picked, true)?;
-            }
-            Ok(())
-        }
-        Step::Cut { from, to, .. } => {
-            nodes.list(from, picked, true)?;
-            nodes.list(to, picked, true)
-        }
-        Step::Heal { .. } => Ok(()),
-        Step::SetNetwork {
-            latency,
-            loss,
-            duplicate,
-            reorder,
-            from,
-            to,
-            ..
-        } => {
-            check_probability("loss", *loss)?;
-            check_probability("duplicate", *duplicate)?;
-            check_probability("reorder", *reorder)?;
-            if let Some(l) = latency {
-                self::latency(l).validate()?;
-            }
-            match (from, to) {
-                (Some(f), Some(t)) => {
-                    nodes.list(f, picked, true)?;
-                    nodes.list(t, picked, true)
-                }
-                (None, None) => Ok(()),
-                _ => Err("from and to go together: give both or neither".into()),
-            }
-        }
-        Step::ClockDrift {
-            node, drift_ppm, ..
-        } => {
-            nodes.single(node, picked, true)?;
-            if drift_ppm.abs() > CLOCK_DRIFT_PPM_MAX {
-                return Err(format!(
-                    "drift_ppm: expected -{CLOCK_DRIFT_PPM_MAX} to {CLOCK_DRIFT_PPM_MAX}"
-                ));
-            }
-            Ok(())
-        }
-    }
 }
 
 fn check_expect(

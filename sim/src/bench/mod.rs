@@ -6,6 +6,8 @@
 //! simulated-time-to-wall-time ratio a measure of the engine's cost per event. The caller
 //! measures wall time (the library never reads a clock).
 
+pub mod turmoil;
+
 use std::sync::Arc;
 
 use stegosim_node::rng::Seed;

@@ -48,39 +48,7 @@ pub fn ring(o: &RingOptions) -> Result<RingReport, String> {
             (o.seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) % o.interval_ns.max(1),
         );
         sim.host(name(i), move || {
-            let received = received.clone();
-            async move {
-                let l =
-                    turmoil::net::TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), RING_PORT))
-                        .await?;
-                tokio::spawn(async move {
-                    while let Ok((mut s, _)) = l.accept().await {
-                        let received = received.clone();
-                        tokio::spawn(async move {
-                            let mut buf = vec![0u8; 4096];
-                            while let Ok(n) = s.read(&mut buf).await {
-                                if n == 0 {
-                                    break;
-                                }
-                                received.fetch_add(n as u64, Ordering::Relaxed);
-                            }
-                        });
-                    }
-                });
-                tokio::time::sleep(stagger).await;
-                let mut out = loop {
-                    match turmoil::net::TcpStream::connect(to).await {
-                        Ok(s) => break s,
-                        Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
-                    }
-                };
-                let msg = vec![0xa5u8; payload];
-                let mut every = tokio::time::interval(interval);
-                loop {
-                    every.tick().await;
-                    out.write_all(&msg).await?;
-                }
-            }
+            ring_host(to, received.clone(), stagger, interval, payload)
         });
     }
     let mut ticks = 0u64;
@@ -95,6 +63,45 @@ pub fn ring(o: &RingOptions) -> Result<RingReport, String> {
         messages: bytes / o.payload_bytes.max(1) as u64,
         bytes,
     })
+}
+
+/// One ring host: counts what it receives, and after `stagger` sends `payload` bytes to `to`
+/// every `interval`.
+async fn ring_host(
+    to: SocketAddr,
+    received: Arc<AtomicU64>,
+    stagger: Duration,
+    interval: Duration,
+    payload: usize,
+) -> turmoil::Result {
+    let l = turmoil::net::TcpListener::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), RING_PORT)).await?;
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let received = received.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    received.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    tokio::time::sleep(stagger).await;
+    let mut out = loop {
+        match turmoil::net::TcpStream::connect(to).await {
+            Ok(s) => break s,
+            Err(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+        }
+    };
+    let msg = vec![0xa5u8; payload];
+    let mut every = tokio::time::interval(interval);
+    loop {
+        every.tick().await;
+        out.write_all(&msg).await?;
+    }
 }
 
 #[cfg(test)]
