@@ -1,7 +1,7 @@
 //! The macro-block BFT: when the epoch has all its micro blocks, the validators propose,
 //! prevote and precommit on the block that closes it (more than 2/3 of the slots each, round
-//! timeouts growing with the round, a validator that precommitted locked on that block until
-//! a later round shows a polka for another), and the committed block is final.
+//! timeouts growing with the round up to a cap, a validator that precommitted locked on that
+//! block until a later round shows a polka for another), and the committed block is final.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -21,9 +21,9 @@
 //!   one height, as after `pop_micro_block`) are ranked by length, then by the lower hash.
 //! - When the epoch has all its micro blocks, the validators run a BFT round on the macro
 //!   block (propose, prevote, precommit; more than 2/3 of slots each; round timeouts grow
-//!   with the round; a validator that precommitted is locked on that block until a later
-//!   round shows more than 2/3 prevotes for another). Prevotes of a later round from more
-//!   than 1/3 of the slots pull a node into that round. The committed macro block carries
+//!   with the round up to `macro_round_timeout_max_ns`; a validator that precommitted is
+//!   locked on that block until a later round shows more than 2/3 prevotes for another).
+//!   Prevotes of a later round from more than 1/3 of the slots pull a node into that round. The committed macro block carries
 //!   the precommits and is final.
 //! - A node that learns it is behind (a block or vote from a later height) asks the sender
 //!   for what it misses ([`PeerMessage::SyncRequest`](crate::node::PeerMessage::SyncRequest)); a node answers a view-change vote
@@ -69,11 +69,14 @@ impl Node {
             if !self.is_validator() {
                 return None;
             }
+            // Round `r` waits `r + 1` first timeouts, capped: after a long fault, the
+            // next round starts at most one capped timeout later.
             let round_ns = self
                 .cfg
                 .chain
                 .macro_round_timeout_ns
-                .saturating_mul(self.macro_state.round as u64 + 1);
+                .saturating_mul(self.macro_state.round as u64 + 1)
+                .min(self.cfg.chain.macro_round_timeout_max_ns);
             return Some((
                 self.macro_state.round_started_ns.saturating_add(round_ns),
                 TimerReason::MacroRoundTimeout,
