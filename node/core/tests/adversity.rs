@@ -73,3 +73,155 @@ fn macro_round_timeout_is_capped_after_a_long_stall() {
     net.check_full();
     assert_eq!(net.violation, None);
 }
+
+use common::tx::genesis_payment;
+use stegosim_node::api::message::{
+    Payment, Request, RequestKind, ServerKind, TxStatus as ApiTxStatus,
+};
+use stegosim_node::chain::ledger::TxError;
+use stegosim_node::crypto::Hash;
+use stegosim_node::node::{NodeId, TxStatus};
+
+/// The statuses node `node` reported for `tx`, in order (repeats collapsed).
+fn statuses_on(net: &Net, node: NodeId, tx: &Hash) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Vec::new();
+    for (_, n, e) in &net.events {
+        let Event::TransactionStatus { tx_hash, status } = e else {
+            continue;
+        };
+        if *n != node || tx_hash != tx {
+            continue;
+        }
+        let name = match status {
+            TxStatus::Accepted => "accepted",
+            TxStatus::Rejected { .. } => "rejected",
+            TxStatus::Prepared { .. } => "prepared",
+            TxStatus::Rollback { .. } => "rollback",
+            TxStatus::Committed { .. } => "committed",
+            TxStatus::Conflicted { .. } => "conflicted",
+        };
+        if v.last() != Some(&name) {
+            v.push(name);
+        }
+    }
+    v
+}
+
+/// The `transaction_status` notifications the wallet of node `node` sent for `tx`.
+fn wallet_statuses(net: &Net, node: NodeId, tx: &Hash) -> Vec<ApiTxStatus> {
+    let tx = tx.to_string();
+    net.replies
+        .iter()
+        .filter(|(n, c, _)| *n == node && *c == u64::MAX)
+        .filter_map(|(_, _, m)| match &m.kind {
+            ServerKind::TransactionStatus(s) if s.tx_hash == tx => Some(s.status),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A transaction still in the mempool is submitted again, to the node that has it and to a
+/// node that has it from a relay, as a client does when it sees no progress. Each
+/// resubmission set the status to `rejected` (`already_known`) and the wallet released the
+/// inputs, although the transaction then committed. A duplicate now leaves the status alone.
+#[test]
+fn resubmitting_a_waiting_transaction_leaves_its_status_alone() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 22).with_invariants();
+    net.run_for(1);
+    // Node 0's wallet (account "1" holds the genesis funds) pays; the node accepts it.
+    let to = stegosim_node::crypto::Keypair::from_seed([9; 32])
+        .public()
+        .to_bech32(stegosim_node::crypto::Network::Dev);
+    let replies = net.request(
+        0,
+        1,
+        Request {
+            id: 1,
+            account_id: Some("1".into()),
+            kind: RequestKind::Payment(Payment {
+                recipient: to,
+                amount: 1_000_000,
+                payment_fee: 1000,
+                comment: String::new(),
+                locked_timestamp: None,
+                with_certificate: false,
+            }),
+        },
+    );
+    let h: Hash = match &replies[0].kind {
+        ServerKind::TransactionCreated(t) => t.tx_hash.parse().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let tx = net.node(0).mempool().get(&h).expect("waiting").clone();
+    // Relayed to node 1, still waiting everywhere.
+    net.run_until(net.now_ns + 60_000_000);
+    for node in [0, 1] {
+        assert!(
+            net.node(node).mempool().contains(&h),
+            "waits on node {node}"
+        );
+        let now = net.now_ns;
+        assert_eq!(
+            net.node_mut(node).submit_transaction(now, tx.clone()),
+            Err(TxError::AlreadyKnown(h))
+        );
+        net.drain(node);
+    }
+    assert_eq!(net.node(0).tx_status(&h), Some(&TxStatus::Accepted));
+    assert_eq!(net.node(1).tx_status(&h), None, "node 1 never tracked it");
+    net.run_for(25);
+    assert_eq!(
+        statuses_on(&net, 0, &h),
+        ["accepted", "prepared", "committed"]
+    );
+    assert_eq!(
+        wallet_statuses(&net, 0, &h),
+        [
+            ApiTxStatus::Created,
+            ApiTxStatus::Accepted,
+            ApiTxStatus::Prepared,
+            ApiTxStatus::Committed
+        ]
+    );
+    assert_eq!(
+        net.count_events(|e| matches!(
+            e,
+            Event::TransactionStatus {
+                status: TxStatus::Rejected { .. },
+                ..
+            }
+        )),
+        0
+    );
+    net.check_full();
+    assert_eq!(net.violation, None);
+}
+
+/// Two payments spend the same output, one submitted to node 0, the other to node 1: one
+/// commits, the other is conflicted where it waited. Submitting the conflicted one again is a
+/// duplicate too: it is refused, and its status stays `conflicted` (it became `rejected`).
+#[test]
+fn resubmitting_a_conflicted_transaction_leaves_it_conflicted() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 23).with_invariants();
+    net.run_for(1);
+    let a = genesis_payment(&net, 0, 1_000_000, 1);
+    let b = genesis_payment(&net, 0, 2_000_000, 2);
+    assert_eq!(a.inputs, b.inputs, "a double spend");
+    let now = net.now_ns;
+    let ha = net.node_mut(0).submit_transaction(now, a.clone()).unwrap();
+    let hb = net.node_mut(1).submit_transaction(now, b.clone()).unwrap();
+    net.drain(0);
+    net.drain(1);
+    net.run_for(25);
+    let (node, tx, h) = match (net.node(0).tx_status(&ha), net.node(1).tx_status(&hb)) {
+        (_, Some(TxStatus::Conflicted { .. })) => (1, b, hb),
+        (Some(TxStatus::Conflicted { .. }), _) => (0, a, ha),
+        other => panic!("one of them is conflicted: {other:?}"),
+    };
+    let before = net.node(node).tx_status(&h).cloned();
+    let now = net.now_ns;
+    assert!(net.node_mut(node).submit_transaction(now, tx).is_err());
+    net.drain(node);
+    assert_eq!(net.node(node).tx_status(&h).cloned(), before);
+    assert_eq!(statuses_on(&net, node, &h), ["accepted", "conflicted"]);
+}
