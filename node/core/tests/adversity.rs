@@ -225,3 +225,121 @@ fn resubmitting_a_conflicted_transaction_leaves_it_conflicted() {
     assert_eq!(net.node(node).tx_status(&h).cloned(), before);
     assert_eq!(statuses_on(&net, node, &h), ["accepted", "conflicted"]);
 }
+
+/// Runs in small steps until node `id` leads the next micro block and will produce it no
+/// sooner than 200 ms from now.
+fn wait_until_pending_leader(net: &mut Net, id: NodeId) {
+    loop {
+        net.run_until(net.now_ns + 100_000_000);
+        let node = net.node(id);
+        if node.chain().epoch_full() || node.chain().offset() + 2 > net.chain.micro_blocks_per_epoch
+        {
+            continue;
+        }
+        let leads = node.network_pkey() == Some(node.chain().leader_at(node.view_change()));
+        let pending = matches!(node.poll_timeout(), Some((t, TimerReason::ProduceMicroBlock)) if t > net.now_ns + 200_000_000);
+        if leads && pending {
+            return;
+        }
+    }
+}
+
+/// A payment of `amount` µSTG from node 0's account "1" (the genesis funds); its hash.
+fn wallet_pay(net: &mut Net, amount: i64, salt: u8) -> Hash {
+    let to = stegosim_node::crypto::Keypair::from_seed([salt; 32])
+        .public()
+        .to_bech32(stegosim_node::crypto::Network::Dev);
+    let replies = net.request(
+        0,
+        1,
+        Request {
+            id: salt as u64,
+            account_id: Some("1".into()),
+            kind: RequestKind::Payment(Payment {
+                recipient: to,
+                amount,
+                payment_fee: 1000,
+                comment: String::new(),
+                locked_timestamp: None,
+                with_certificate: false,
+            }),
+        },
+    );
+    match &replies[0].kind {
+        ServerKind::TransactionCreated(t) => t.tx_hash.parse().unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Node 0 is cut off just before it leads a block, and stays cut off past the end of the
+/// epoch: alone, it puts two payments of its wallet in a micro block (one the others also
+/// have, one only it has); the others change view, finish the epoch and commit its macro
+/// block. At the heal node 0 takes that macro block, which replaces its micro blocks of the
+/// epoch. It reported `micro_block_reverted` but took its transactions from `prepared`
+/// straight to `committed` or `accepted`, never `rollback` (only fork resolution said
+/// `rollback`). Every revert path now reports `rollback` for the reverted block's
+/// transactions, before the macro block's `committed`, to the wallet and as events.
+#[test]
+fn macro_block_replacing_micro_blocks_reports_rollback() {
+    let mut net = Net::new(ChainConfig::dev(), 4, 24).with_invariants();
+    net.run_for(1);
+    wait_until_pending_leader(&mut net, 0);
+    let epoch = net.node(0).chain().epoch();
+    let shared = wallet_pay(&mut net, 1_000_000, 1);
+    net.run_until(net.now_ns + 60_000_000);
+    assert!(
+        (1..4).all(|i| net.node(i).mempool().contains(&shared)),
+        "relayed before the cut"
+    );
+    net.partition(&[0], &[1, 2, 3]);
+    let alone = wallet_pay(&mut net, 2_000_000, 2);
+    net.run_for(25);
+    assert!(
+        matches!(net.node(0).tx_status(&alone), Some(TxStatus::Prepared { epoch: e, .. }) if *e == epoch),
+        "node 0 put it in a block alone: {:?}",
+        net.node(0).tx_status(&alone)
+    );
+    assert_eq!(net.node(0).chain().epoch(), epoch, "node 0 is stuck");
+    assert!(
+        net.node(1).chain().epoch() > epoch,
+        "the others closed the epoch"
+    );
+    net.heal();
+    net.run_for(40);
+    let reverted = net
+        .events
+        .iter()
+        .filter(|(_, n, e)| {
+            *n == 0 && matches!(e, Event::MicroBlockReverted { epoch: e, .. } if *e == epoch)
+        })
+        .count();
+    assert!(reverted > 0, "node 0's blocks of the epoch were reverted");
+    assert_eq!(
+        statuses_on(&net, 0, &shared),
+        ["accepted", "prepared", "rollback", "committed"]
+    );
+    assert_eq!(
+        statuses_on(&net, 0, &alone),
+        [
+            "accepted",
+            "prepared",
+            "rollback",
+            "accepted",
+            "prepared",
+            "committed"
+        ]
+    );
+    use ApiTxStatus::*;
+    assert_eq!(
+        wallet_statuses(&net, 0, &shared),
+        [Created, Accepted, Prepared, Rollback, Committed]
+    );
+    assert_eq!(
+        wallet_statuses(&net, 0, &alone),
+        [
+            Created, Accepted, Prepared, Rollback, Accepted, Prepared, Committed
+        ]
+    );
+    net.check_full();
+    assert_eq!(net.violation, None);
+}

@@ -11,7 +11,7 @@ use crate::api::message::ServerKind;
 use crate::chain::block::{MacroBlock, MicroBlock};
 use crate::chain::election::Tally;
 use crate::crypto::{Hash, Hasher, PublicKey, Signature};
-use crate::node::api::{macro_block_body, micro_block_body};
+use crate::node::api::macro_block_body;
 use crate::node::{Dest, Event, Node, NodeId, PeerMessage, TxStatus};
 
 use super::dropped_status;
@@ -373,20 +373,13 @@ impl Node {
         }
     }
 
-    /// The epoch's micro blocks leave the store; those the macro block replaced (`reverted`)
-    /// are announced as reverted.
+    /// The epoch's micro blocks leave the store; those the macro block replaced (`reverted`,
+    /// newest first) are announced as reverted like any other revert, `rollback` for their
+    /// transactions included (before the macro block's `committed`).
     fn retire_micros(&mut self, reverted: &[MicroBlock], micros_before: &[MicroBlock]) {
         for m in reverted {
             self.unpersist_micro(m);
-            self.emit(Event::MicroBlockReverted {
-                epoch: m.epoch,
-                offset: m.offset,
-                view_change: m.view_change,
-                hash: m.hash(),
-            });
-            if !self.chain_subs.is_empty() {
-                self.notify_chain(Some(ServerKind::MicroBlockReverted(micro_block_body(m))));
-            }
+            self.announce_reverted(m);
         }
         for m in micros_before {
             self.unpersist_micro(m);

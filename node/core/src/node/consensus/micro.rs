@@ -60,13 +60,24 @@ impl Node {
         Ok(())
     }
 
-    /// Reverts the last micro block: events, mempool. Returns it.
+    /// Reverts the last micro block: store, wallet, announcement ([`Node::announce_reverted`]).
+    /// Returns it; its transactions are for [`Node::restore_transactions`].
     fn revert_micro(&mut self) -> Option<MicroBlock> {
         let b = self.chain.pop_micro()?;
         self.unpersist_micro(&b);
         self.wallet_hook(|w, ctx| w.on_micro_reverted(ctx, &b));
+        self.announce_reverted(&b);
+        Some(b)
+    }
+
+    /// What every path that reverts a micro block reports (fork resolution and
+    /// `pop_micro_block` through [`Node::revert_micro`], a macro block that replaces the
+    /// epoch's micro blocks through `retire_micros`): `micro_block_reverted` to chain
+    /// subscribers, the [`Event::MicroBlockReverted`] event, and `rollback` for each of its
+    /// transactions (to the wallet and as events), before any later status of them.
+    pub(super) fn announce_reverted(&mut self, b: &MicroBlock) {
         if !self.chain_subs.is_empty() || !self.status_subs.is_empty() {
-            self.notify_chain(Some(ServerKind::MicroBlockReverted(micro_block_body(&b))));
+            self.notify_chain(Some(ServerKind::MicroBlockReverted(micro_block_body(b))));
         }
         self.emit(Event::MicroBlockReverted {
             epoch: b.epoch,
@@ -83,7 +94,6 @@ impl Node {
                 },
             );
         }
-        Some(b)
     }
 
     /// Returns the transactions of reverted blocks to the mempool.
