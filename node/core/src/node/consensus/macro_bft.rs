@@ -405,7 +405,7 @@ impl Node {
     /// After the macro block of `epoch`: its transactions are committed, a new epoch and
     /// height start, the mempool is checked against the new ledger, and the transactions of
     /// `reverted` micro blocks that the macro block does not hold go back to the mempool (or
-    /// are conflicted).
+    /// are conflicted), with the children revalidation dropped re-checked after them.
     fn settle_after_macro(&mut self, epoch: u64, committed: &[Hash], reverted: Vec<MicroBlock>) {
         for h in committed {
             self.mempool.remove(h);
@@ -426,10 +426,15 @@ impl Node {
         let dropped =
             self.mempool
                 .revalidate(&self.chain.ledger, ctx, &self.cfg.chain, self.sigs.as_ref());
-        for (h, e) in dropped {
-            self.set_status(h, dropped_status(epoch, e));
+        if lost.is_empty() {
+            for d in dropped {
+                self.set_status(d.hash, dropped_status(epoch, None, d.error));
+            }
+        } else {
+            // The macro block replaced micro blocks: what revalidation dropped may be children
+            // of their transactions, which restore_transactions puts back first.
+            self.restore_transactions(&lost, dropped);
         }
-        self.restore_transactions(&lost);
     }
 
     /// The round timed out: the next round (while the epoch waits for its macro block).

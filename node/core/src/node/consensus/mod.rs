@@ -44,15 +44,14 @@ pub(super) use macro_bft::MacroState;
 pub use macro_bft::MacroVote;
 pub use sync::SYNC_MACROS_MAX;
 
-/// The status of a transaction that no longer fits the ledger in `epoch` (after a fork or a
-/// macro block): conflicted when another transaction took one of its inputs, rejected (with
-/// the reason) otherwise.
-fn dropped_status(epoch: u64, e: TxError) -> TxStatus {
+/// The status of a transaction that no longer fits the ledger in `epoch` (after a block, a
+/// fork or a macro block; `offset`: the micro block that made it so, if one did): conflicted
+/// when another transaction took one of its inputs, rejected (with the reason) otherwise.
+fn dropped_status(epoch: u64, offset: Option<u32>, e: TxError) -> TxStatus {
     match e {
-        TxError::MissingInput(_) | TxError::InputClaimed { .. } => TxStatus::Conflicted {
-            epoch,
-            offset: None,
-        },
+        TxError::MissingInput(_) | TxError::InputClaimed { .. } => {
+            TxStatus::Conflicted { epoch, offset }
+        }
         other => TxStatus::Rejected {
             error: other.to_string(),
             code: other.code().into(),
