@@ -21,6 +21,7 @@ const SCENARIOS: &[&str] = &[
     "leader-crash-view-change",
     "crash-restart-durability",
     "swarm",
+    "adversity-minority-epoch",
 ];
 
 fn scenario(name: &str) -> Scenario {
@@ -63,6 +64,7 @@ scenario_passes!(partition_fork_revert_passes, "partition-fork-revert");
 scenario_passes!(leader_crash_view_change_passes, "leader-crash-view-change");
 scenario_passes!(crash_restart_durability_passes, "crash-restart-durability");
 scenario_passes!(swarm_passes, "swarm");
+scenario_passes!(adversity_minority_epoch_passes, "adversity-minority-epoch");
 
 /// scale-100 shortened to two epochs: 100 validators start, agree and close epochs.
 #[test]

@@ -26,8 +26,16 @@ pub struct ChainConfig {
     pub block_interval_ns: u64,
     /// How long validators wait past the expected block time before voting a view change.
     pub micro_block_timeout_ns: u64,
-    /// First round timeout of the macro-block BFT; round `r` waits `(r + 1)` times this.
+    /// First round timeout of the macro-block BFT; round `r` waits `(r + 1)` times this, up
+    /// to [`ChainConfig::macro_round_timeout_max_ns`].
     pub macro_round_timeout_ns: u64,
+    /// Longest timeout of one macro-block BFT round, however many rounds failed. Growing
+    /// rounds let slow links catch up; without a cap, a fault that stalled the BFT for `T`
+    /// left rounds about `sqrt(2 T / macro_round_timeout_ns)` times the first one long, so a
+    /// network healed after an hour (dev chain) waited minutes more for the round to end.
+    /// With it, recovery after a fault of any length takes at most about one capped round.
+    /// Must be at least `macro_round_timeout_ns`.
+    pub macro_round_timeout_max_ns: u64,
     /// Epochs a stake stays active: `active_until_epoch = stake epoch + stake_epochs`.
     pub stake_epochs: u64,
     /// Smallest active stake that makes a validator eligible for election, in µSTG.
@@ -88,6 +96,10 @@ impl ChainConfig {
             block_interval_ns: SECOND_NS,
             micro_block_timeout_ns: 3 * SECOND_NS,
             macro_round_timeout_ns: 2 * SECOND_NS,
+            // Five first rounds: a round needs three message delays (propose, prevote,
+            // precommit); the simulator's slowest links (400 ms tails) need 1.2 s, so 10 s
+            // leaves a wide margin while bounding recovery to seconds.
+            macro_round_timeout_max_ns: 10 * SECOND_NS,
             stake_epochs: 1,
             min_stake: 1_000 * STG,
             slots_count: 1000,
@@ -119,6 +131,9 @@ impl ChainConfig {
             block_interval_ns: 5 * SECOND_NS,
             micro_block_timeout_ns: 30 * SECOND_NS,
             macro_round_timeout_ns: 30 * SECOND_NS,
+            // Four first rounds (two minutes): the original's pacing for slow real links,
+            // yet a network back from a long outage closes its epoch within minutes.
+            macro_round_timeout_max_ns: 120 * SECOND_NS,
             stake_epochs: 10,
             ..Self::dev()
         }
@@ -166,6 +181,12 @@ impl ChainConfig {
                 return Err(format!("{field} must be greater than 0"));
             }
         }
+        if self.macro_round_timeout_max_ns < self.macro_round_timeout_ns {
+            return Err(format!(
+                "macro_round_timeout_max_ns ({}) must be at least macro_round_timeout_ns ({})",
+                self.macro_round_timeout_max_ns, self.macro_round_timeout_ns
+            ));
+        }
         if self.genesis_stake < self.min_stake {
             return Err(format!(
                 "genesis_stake ({}) must be at least min_stake ({})",
@@ -210,6 +231,13 @@ mod tests {
             bad.validate()
                 .unwrap_err()
                 .contains("micro_blocks_per_epoch")
+        );
+        let mut bad = ChainConfig::dev();
+        bad.macro_round_timeout_max_ns = bad.macro_round_timeout_ns - 1;
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .contains("macro_round_timeout_max_ns")
         );
     }
 }

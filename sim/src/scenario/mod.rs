@@ -829,6 +829,10 @@ pub fn builtin() -> &'static [(&'static str, &'static str)] {
         ),
         ("swarm", include_str!("../../../scenarios/swarm.toml")),
         (
+            "adversity-minority-epoch",
+            include_str!("../../../scenarios/adversity-minority-epoch.toml"),
+        ),
+        (
             "scale-100",
             include_str!("../../../scenarios/scale-100.toml"),
         ),

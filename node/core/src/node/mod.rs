@@ -388,6 +388,11 @@ impl Node {
 
     /// A transaction from a local client (or this node's wallet): validated, added to the
     /// mempool and relayed. Returns its hash, or why it was refused.
+    ///
+    /// A duplicate never changes a status: a transaction the node already holds (waiting in
+    /// the mempool, in a micro block, committed) is refused as `already_known`, and a refused
+    /// resubmission of a transaction with a status (`conflicted`, `rejected`) keeps it. Only
+    /// a transaction new to the node gets its status (`accepted` or `rejected`) from here.
     pub fn submit_transaction(&mut self, now_ns: u64, tx: Transaction) -> Result<Hash, TxError> {
         self.set_now(now_ns);
         // Submitted again after it went into a block: already known. Refusing it as the
@@ -414,6 +419,12 @@ impl Node {
                 self.send(Dest::All, PeerMessage::Transaction(relay));
                 Ok(h)
             }
+            // Waiting in the mempool already (its status, if it has one, is live), or known
+            // with a status that a second refusal must not overwrite (a transaction reported
+            // `rejected` while it still waited released its inputs in the wallet, then
+            // committed): refused, status untouched.
+            Err(e @ TxError::AlreadyKnown(_)) => Err(e),
+            Err(e) if self.tracked.contains_key(&h) => Err(e),
             Err(e) => {
                 self.set_status(
                     h,

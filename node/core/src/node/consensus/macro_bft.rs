@@ -1,7 +1,7 @@
 //! The macro-block BFT: when the epoch has all its micro blocks, the validators propose,
 //! prevote and precommit on the block that closes it (more than 2/3 of the slots each, round
-//! timeouts growing with the round, a validator that precommitted locked on that block until
-//! a later round shows a polka for another), and the committed block is final.
+//! timeouts growing with the round up to a cap, a validator that precommitted locked on that
+//! block until a later round shows a polka for another), and the committed block is final.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,7 +11,7 @@ use crate::api::message::ServerKind;
 use crate::chain::block::{MacroBlock, MicroBlock};
 use crate::chain::election::Tally;
 use crate::crypto::{Hash, Hasher, PublicKey, Signature};
-use crate::node::api::{macro_block_body, micro_block_body};
+use crate::node::api::macro_block_body;
 use crate::node::{Dest, Event, Node, NodeId, PeerMessage, TxStatus};
 
 use super::dropped_status;
@@ -373,20 +373,13 @@ impl Node {
         }
     }
 
-    /// The epoch's micro blocks leave the store; those the macro block replaced (`reverted`)
-    /// are announced as reverted.
+    /// The epoch's micro blocks leave the store; those the macro block replaced (`reverted`,
+    /// newest first) are announced as reverted like any other revert, `rollback` for their
+    /// transactions included (before the macro block's `committed`).
     fn retire_micros(&mut self, reverted: &[MicroBlock], micros_before: &[MicroBlock]) {
         for m in reverted {
             self.unpersist_micro(m);
-            self.emit(Event::MicroBlockReverted {
-                epoch: m.epoch,
-                offset: m.offset,
-                view_change: m.view_change,
-                hash: m.hash(),
-            });
-            if !self.chain_subs.is_empty() {
-                self.notify_chain(Some(ServerKind::MicroBlockReverted(micro_block_body(m))));
-            }
+            self.announce_reverted(m);
         }
         for m in micros_before {
             self.unpersist_micro(m);
@@ -412,7 +405,7 @@ impl Node {
     /// After the macro block of `epoch`: its transactions are committed, a new epoch and
     /// height start, the mempool is checked against the new ledger, and the transactions of
     /// `reverted` micro blocks that the macro block does not hold go back to the mempool (or
-    /// are conflicted).
+    /// are conflicted), with the children revalidation dropped re-checked after them.
     fn settle_after_macro(&mut self, epoch: u64, committed: &[Hash], reverted: Vec<MicroBlock>) {
         for h in committed {
             self.mempool.remove(h);
@@ -433,10 +426,15 @@ impl Node {
         let dropped =
             self.mempool
                 .revalidate(&self.chain.ledger, ctx, &self.cfg.chain, self.sigs.as_ref());
-        for (h, e) in dropped {
-            self.set_status(h, dropped_status(epoch, e));
+        if lost.is_empty() {
+            for d in dropped {
+                self.set_status(d.hash, dropped_status(epoch, None, d.error));
+            }
+        } else {
+            // The macro block replaced micro blocks: what revalidation dropped may be children
+            // of their transactions, which restore_transactions puts back first.
+            self.restore_transactions(&lost, dropped);
         }
-        self.restore_transactions(&lost);
     }
 
     /// The round timed out: the next round (while the epoch waits for its macro block).

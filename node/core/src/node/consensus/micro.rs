@@ -7,6 +7,7 @@ use crate::chain::BlockError;
 use crate::chain::block::{MicroBlock, ViewChangeVote};
 use crate::chain::tx::{Transaction, TxStatus};
 use crate::crypto::{Hash, Signature};
+use crate::mempool::Dropped;
 use crate::node::api::micro_block_body;
 use crate::node::{Dest, Event, Node, NodeId, PeerMessage};
 
@@ -14,13 +15,32 @@ use super::dropped_status;
 
 impl Node {
     /// Applies a validated next micro block: persistence, mempool, events, new height.
-    fn accept_micro(&mut self, b: MicroBlock) -> Result<(), BlockError> {
+    ///
+    /// The waiting transactions the block leaves without an input are reported conflicted,
+    /// unless `defer` takes them: during a fork switch, a child whose parent's block was just
+    /// reverted has lost its input only until [`Node::restore_transactions`] puts the parent
+    /// back, which re-checks the deferred ones.
+    fn accept_micro(
+        &mut self,
+        b: MicroBlock,
+        defer: Option<&mut Vec<Dropped>>,
+    ) -> Result<(), BlockError> {
         self.chain.apply_micro(b, self.sigs.as_ref())?;
         let b = self.chain.micros.last().expect("just applied").clone();
         self.persist_micro(&b);
         self.sync_store();
         let hashes: Vec<Hash> = b.transactions.iter().map(|t| t.hash()).collect();
-        let dropped = self.mempool.prune(&hashes, &self.chain.ledger);
+        let ctx = self.tx_context();
+        let mut dropped = self.mempool.prune(
+            &hashes,
+            &self.chain.ledger,
+            ctx,
+            &self.cfg.chain,
+            self.sigs.as_ref(),
+        );
+        if let Some(deferred) = defer {
+            deferred.append(&mut dropped);
+        }
         self.wallet_hook(|w, ctx| w.on_micro_applied(ctx, &b));
         self.emit(Event::MicroBlockPrepared {
             epoch: b.epoch,
@@ -42,14 +62,8 @@ impl Node {
                 },
             );
         }
-        for (h, _) in dropped {
-            self.set_status(
-                h,
-                TxStatus::Conflicted {
-                    epoch: b.epoch,
-                    offset: Some(b.offset),
-                },
-            );
+        for d in dropped {
+            self.set_status(d.hash, dropped_status(b.epoch, Some(b.offset), d.error));
         }
         self.start_height();
         if self.chain.epoch_full() {
@@ -60,13 +74,24 @@ impl Node {
         Ok(())
     }
 
-    /// Reverts the last micro block: events, mempool. Returns it.
+    /// Reverts the last micro block: store, wallet, announcement ([`Node::announce_reverted`]).
+    /// Returns it; its transactions are for [`Node::restore_transactions`].
     fn revert_micro(&mut self) -> Option<MicroBlock> {
         let b = self.chain.pop_micro()?;
         self.unpersist_micro(&b);
         self.wallet_hook(|w, ctx| w.on_micro_reverted(ctx, &b));
+        self.announce_reverted(&b);
+        Some(b)
+    }
+
+    /// What every path that reverts a micro block reports (fork resolution and
+    /// `pop_micro_block` through [`Node::revert_micro`], a macro block that replaces the
+    /// epoch's micro blocks through `retire_micros`): `micro_block_reverted` to chain
+    /// subscribers, the [`Event::MicroBlockReverted`] event, and `rollback` for each of its
+    /// transactions (to the wallet and as events), before any later status of them.
+    pub(super) fn announce_reverted(&mut self, b: &MicroBlock) {
         if !self.chain_subs.is_empty() || !self.status_subs.is_empty() {
-            self.notify_chain(Some(ServerKind::MicroBlockReverted(micro_block_body(&b))));
+            self.notify_chain(Some(ServerKind::MicroBlockReverted(micro_block_body(b))));
         }
         self.emit(Event::MicroBlockReverted {
             epoch: b.epoch,
@@ -83,21 +108,28 @@ impl Node {
                 },
             );
         }
-        Some(b)
     }
 
-    /// Returns the transactions of reverted blocks to the mempool.
-    pub(super) fn restore_transactions(&mut self, reverted: &[MicroBlock]) {
-        let txs: Vec<Transaction> = reverted
+    /// Returns the transactions of reverted blocks to the mempool, then re-checks their
+    /// children: those `deferred` (dropped by a block of the winning fork before their parents
+    /// were back) and those still waiting without an input. A child whose parent is back
+    /// waits (held until the parent is in a block: see [`crate::mempool`]), so `conflicted`
+    /// only ever means a real conflict. Statuses: the reverted transactions back in the
+    /// mempool are `accepted`; what no longer fits (and is not in the chain again) is
+    /// conflicted or rejected; a child that still waits keeps its status.
+    pub(super) fn restore_transactions(&mut self, reverted: &[MicroBlock], deferred: Vec<Dropped>) {
+        let mut txs: Vec<Transaction> = reverted
             .iter()
             .rev()
             .flat_map(|b| b.transactions.iter().cloned())
             .collect();
+        txs.extend(deferred.into_iter().map(|d| d.tx));
+        txs.extend(self.mempool.take_unfunded(&self.chain.ledger));
         if txs.is_empty() {
             return;
         }
         let ctx = self.tx_context();
-        let refused = self.mempool.reinsert(
+        let refused = self.mempool.readmit(
             txs,
             &self.chain.ledger,
             ctx,
@@ -105,15 +137,15 @@ impl Node {
             self.sigs.as_ref(),
         );
         let epoch = self.chain.epoch();
-        for (h, e) in refused {
+        for d in refused {
             // Already in the chain again (the winning fork has it): not a conflict.
             let in_chain = self
                 .chain
                 .micros
                 .iter()
-                .any(|b| b.transactions.iter().any(|t| t.hash() == h));
+                .any(|b| b.transactions.iter().any(|t| t.hash() == d.hash));
             if !in_chain {
-                self.set_status(h, dropped_status(epoch, e));
+                self.set_status(d.hash, dropped_status(epoch, None, d.error));
             }
         }
         let accepted: Vec<Hash> = reverted
@@ -134,7 +166,7 @@ impl Node {
             .revert_micro()
             .ok_or("nothing to pop: the current epoch has no micro block")?;
         self.sync_store();
-        self.restore_transactions(std::slice::from_ref(&b));
+        self.restore_transactions(std::slice::from_ref(&b), Vec::new());
         self.start_height();
         self.after_input();
         Ok(b)
@@ -192,7 +224,7 @@ impl Node {
         };
         b.signature = crate::crypto::sign(key.secret(), b.hash().as_bytes());
         let relay = b.clone();
-        match self.accept_micro(b) {
+        match self.accept_micro(b, None) {
             Ok(()) => self.send(Dest::All, PeerMessage::MicroBlock(Box::new(relay))),
             Err(e) => self.emit(Event::Refused {
                 what: "own micro block".into(),
@@ -213,7 +245,7 @@ impl Node {
             return;
         }
         if b.offset == self.chain.offset() {
-            if let Err(e) = self.accept_micro(b.clone()) {
+            if let Err(e) = self.accept_micro(b.clone(), None) {
                 if let BlockError::WrongPrevious { .. } = e {
                     self.request_sync(from);
                 } else {
@@ -289,8 +321,9 @@ impl Node {
         while self.chain.offset() > offset {
             gone.push(self.revert_micro().expect("offset > target"));
         }
+        let mut orphans = Vec::new();
         for b in new_blocks.into_iter().rev() {
-            if let Err(e) = self.accept_micro(b) {
+            if let Err(e) = self.accept_micro(b, Some(&mut orphans)) {
                 self.emit(Event::Refused {
                     what: "fork replay".into(),
                     error: e.to_string(),
@@ -298,7 +331,7 @@ impl Node {
                 break;
             }
         }
-        self.restore_transactions(&gone);
+        self.restore_transactions(&gone, orphans);
         true
     }
 }

@@ -21,9 +21,9 @@
 //!   one height, as after `pop_micro_block`) are ranked by length, then by the lower hash.
 //! - When the epoch has all its micro blocks, the validators run a BFT round on the macro
 //!   block (propose, prevote, precommit; more than 2/3 of slots each; round timeouts grow
-//!   with the round; a validator that precommitted is locked on that block until a later
-//!   round shows more than 2/3 prevotes for another). Prevotes of a later round from more
-//!   than 1/3 of the slots pull a node into that round. The committed macro block carries
+//!   with the round up to `macro_round_timeout_max_ns`; a validator that precommitted is
+//!   locked on that block until a later round shows more than 2/3 prevotes for another).
+//!   Prevotes of a later round from more than 1/3 of the slots pull a node into that round. The committed macro block carries
 //!   the precommits and is final.
 //! - A node that learns it is behind (a block or vote from a later height) asks the sender
 //!   for what it misses ([`PeerMessage::SyncRequest`](crate::node::PeerMessage::SyncRequest)); a node answers a view-change vote
@@ -44,15 +44,14 @@ pub(super) use macro_bft::MacroState;
 pub use macro_bft::MacroVote;
 pub use sync::SYNC_MACROS_MAX;
 
-/// The status of a transaction that no longer fits the ledger in `epoch` (after a fork or a
-/// macro block): conflicted when another transaction took one of its inputs, rejected (with
-/// the reason) otherwise.
-fn dropped_status(epoch: u64, e: TxError) -> TxStatus {
+/// The status of a transaction that no longer fits the ledger in `epoch` (after a block, a
+/// fork or a macro block; `offset`: the micro block that made it so, if one did): conflicted
+/// when another transaction took one of its inputs, rejected (with the reason) otherwise.
+fn dropped_status(epoch: u64, offset: Option<u32>, e: TxError) -> TxStatus {
     match e {
-        TxError::MissingInput(_) | TxError::InputClaimed { .. } => TxStatus::Conflicted {
-            epoch,
-            offset: None,
-        },
+        TxError::MissingInput(_) | TxError::InputClaimed { .. } => {
+            TxStatus::Conflicted { epoch, offset }
+        }
         other => TxStatus::Rejected {
             error: other.to_string(),
             code: other.code().into(),
@@ -69,11 +68,14 @@ impl Node {
             if !self.is_validator() {
                 return None;
             }
+            // Round `r` waits `r + 1` first timeouts, capped: after a long fault, the
+            // next round starts at most one capped timeout later.
             let round_ns = self
                 .cfg
                 .chain
                 .macro_round_timeout_ns
-                .saturating_mul(self.macro_state.round as u64 + 1);
+                .saturating_mul(self.macro_state.round as u64 + 1)
+                .min(self.cfg.chain.macro_round_timeout_max_ns);
             return Some((
                 self.macro_state.round_started_ns.saturating_add(round_ns),
                 TimerReason::MacroRoundTimeout,
