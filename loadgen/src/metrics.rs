@@ -299,7 +299,8 @@ impl Recorder {
             .unwrap_or_else(|| format!("metric{metric}"))
     }
 
-    /// Folds one event in.
+    /// Folds one event in: one handler per kind (the hot two, started and completed,
+    /// inlined here).
     pub fn record(&mut self, event: &Event) {
         match event {
             Event::Started {
@@ -307,68 +308,18 @@ impl Recorder {
                 scheduled_ns,
                 started_ns,
                 waited_for_slot,
-            } => {
-                let m = usize::from(*metric);
-                if let Some(s) = self.started.get_mut(m) {
-                    *s += 1;
-                }
-                let late = started_ns.saturating_sub(*scheduled_ns);
-                record(&mut self.lateness, late);
-                if late > self.behind_tolerance_ns {
-                    self.behind.count += 1;
-                    self.behind.worst_ns = self.behind.worst_ns.max(late);
-                    if *waited_for_slot {
-                        self.behind.waited_for_slot += 1;
-                    } else {
-                        self.behind.generator += 1;
-                    }
-                }
-                self.second(*started_ns).started += 1;
-            }
+            } => self.record_started(*metric, *scheduled_ns, *started_ns, *waited_for_slot),
             Event::Completed {
                 metric,
                 scheduled_ns,
                 sent_ns,
                 done_ns,
-            } => {
-                let m = usize::from(*metric);
-                let latency = done_ns.saturating_sub(*scheduled_ns);
-                let service = done_ns.saturating_sub(*sent_ns);
-                if let (Some(l), Some(s), Some(c)) = (
-                    self.latency.get_mut(m),
-                    self.service.get_mut(m),
-                    self.completed.get_mut(m),
-                ) {
-                    record(l, latency);
-                    record(s, service);
-                    *c += 1;
-                }
-                record(&mut self.live_latency, latency);
-                let sec = self.second(*done_ns);
-                sec.completed += 1;
-                record(&mut sec.latency, latency);
-                if sec.latency_by_metric.len() <= m {
-                    sec.latency_by_metric
-                        .resize_with(m + 1, || new_histogram(SERIES_SIGFIG));
-                }
-                record(&mut sec.latency_by_metric[m], latency);
-            }
+            } => self.record_completed(*metric, *scheduled_ns, *sent_ns, *done_ns),
             Event::Failed {
                 metric,
                 kind,
                 at_ns,
-            } => {
-                let name = self.name(*metric);
-                let key = (name, kind.code().to_string());
-                if let ErrorKind::Follow(_) = kind {
-                    *self.follow_errors.entry(key).or_insert(0) += 1;
-                } else {
-                    let sec = self.second(*at_ns);
-                    sec.errors += 1;
-                    *sec.error_codes.entry(key.1.clone()).or_insert(0) += 1;
-                    *self.errors.entry(key).or_insert(0) += 1;
-                }
-            }
+            } => self.record_failed(*metric, kind, *at_ns),
             Event::Followed {
                 metric,
                 stage,
@@ -392,6 +343,73 @@ impl Recorder {
                     self.lost_reasons.push(reason.clone());
                 }
             }
+        }
+    }
+
+    /// A request started: its count, its lateness, and whether it fell behind schedule.
+    #[inline]
+    fn record_started(
+        &mut self,
+        metric: u16,
+        scheduled_ns: u64,
+        started_ns: u64,
+        waited_for_slot: bool,
+    ) {
+        let m = usize::from(metric);
+        if let Some(s) = self.started.get_mut(m) {
+            *s += 1;
+        }
+        let late = started_ns.saturating_sub(scheduled_ns);
+        record(&mut self.lateness, late);
+        if late > self.behind_tolerance_ns {
+            self.behind.count += 1;
+            self.behind.worst_ns = self.behind.worst_ns.max(late);
+            if waited_for_slot {
+                self.behind.waited_for_slot += 1;
+            } else {
+                self.behind.generator += 1;
+            }
+        }
+        self.second(started_ns).started += 1;
+    }
+
+    /// A good answer: latency (from the schedule) and service time, overall and in its second.
+    #[inline]
+    fn record_completed(&mut self, metric: u16, scheduled_ns: u64, sent_ns: u64, done_ns: u64) {
+        let m = usize::from(metric);
+        let latency = done_ns.saturating_sub(scheduled_ns);
+        let service = done_ns.saturating_sub(sent_ns);
+        if let (Some(l), Some(s), Some(c)) = (
+            self.latency.get_mut(m),
+            self.service.get_mut(m),
+            self.completed.get_mut(m),
+        ) {
+            record(l, latency);
+            record(s, service);
+            *c += 1;
+        }
+        record(&mut self.live_latency, latency);
+        let sec = self.second(done_ns);
+        sec.completed += 1;
+        record(&mut sec.latency, latency);
+        if sec.latency_by_metric.len() <= m {
+            sec.latency_by_metric
+                .resize_with(m + 1, || new_histogram(SERIES_SIGFIG));
+        }
+        record(&mut sec.latency_by_metric[m], latency);
+    }
+
+    /// A failed request (counted per second and code) or a failed follow-up (per code only).
+    fn record_failed(&mut self, metric: u16, kind: &ErrorKind, at_ns: u64) {
+        let name = self.name(metric);
+        let key = (name, kind.code().to_string());
+        if let ErrorKind::Follow(_) = kind {
+            *self.follow_errors.entry(key).or_insert(0) += 1;
+        } else {
+            let sec = self.second(at_ns);
+            sec.errors += 1;
+            *sec.error_codes.entry(key.1.clone()).or_insert(0) += 1;
+            *self.errors.entry(key).or_insert(0) += 1;
         }
     }
 

@@ -318,111 +318,137 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// The mix's limits: at least one spec, at most [`SPECS_MAX`], a pool of at most
+/// [`ACCOUNTS_MAX`] accounts.
+fn check_sizes(specs: &[RequestSpec], pool: &[PoolAccount]) -> Result<(), MixError> {
+    if specs.is_empty() {
+        return Err(MixError(
+            "the mix is empty: name a request (--request TYPE, or [[requests]] in the profile)"
+                .into(),
+        ));
+    }
+    if specs.len() > SPECS_MAX {
+        return Err(MixError(format!(
+            "{} requests in the mix, more than {SPECS_MAX}",
+            specs.len()
+        )));
+    }
+    if pool.len() > ACCOUNTS_MAX {
+        return Err(MixError(format!(
+            "{} accounts in the pool, more than {ACCOUNTS_MAX}",
+            pool.len()
+        )));
+    }
+    Ok(())
+}
+
+/// One spec's entry (its metric index left 0 for the caller): checked, and rendered once
+/// per sender and recipient it can have in `pool`.
+fn entry_of(spec: &RequestSpec, name: &str, pool: &[PoolAccount]) -> Result<Entry, MixError> {
+    if spec.weight == 0 {
+        return Err(MixError(format!("request {name} has weight 0")));
+    }
+    if spec.type_name().is_none() {
+        return Err(MixError(format!(
+            "request {} has no \"type\"",
+            Value::Object(spec.fields.clone())
+        )));
+    }
+    let mut fields = spec.fields.clone();
+    // A first rendering with stand-in values checks the spec and tells whether it is
+    // a wallet request about one account.
+    let stand_in = PoolAccount {
+        id: "1".into(),
+        address: Some("dev1standin".into()),
+    };
+    let (probe, _) = render(spec, &fields, Some(&stand_in), Some(&stand_in))?;
+    if needs_account(&probe.kind) && !fields.contains_key("account_id") {
+        fields.insert("account_id".into(), Value::String("{account}".into()));
+    }
+    let with_fields = RequestSpec {
+        fields: fields.clone(),
+        ..spec.clone()
+    };
+    let uses_sender = with_fields.uses("{account}") || with_fields.uses("{address}");
+    let uses_recipient = with_fields.uses("{recipient}");
+    let n = pool.len();
+    if uses_sender && n == 0 {
+        return Err(MixError(format!(
+            "request {name} needs an account, and the pool is empty: create some \
+             (--accounts N, or [setup] accounts = N) or name them (--account ID)"
+        )));
+    }
+    if uses_recipient && n < 1 + usize::from(uses_sender) {
+        return Err(MixError(format!(
+            "request {name} needs a recipient other than the sender: the pool needs \
+             at least 2 accounts"
+        )));
+    }
+    Ok(Entry {
+        metric: 0,
+        uses_sender,
+        uses_recipient,
+        uses_address: with_fields.uses("{address}") || uses_recipient,
+        follow: follow_of(&probe.kind),
+        variants: variants_of(spec, &fields, pool, uses_sender, uses_recipient)?,
+    })
+}
+
+/// `spec` rendered for every sender in `pool` (when it names one) and every recipient other
+/// than the sender (when it names one), senders first.
+fn variants_of(
+    spec: &RequestSpec,
+    fields: &Map<String, Value>,
+    pool: &[PoolAccount],
+    uses_sender: bool,
+    uses_recipient: bool,
+) -> Result<Vec<Rendered>, MixError> {
+    let n = pool.len();
+    let mut variants = Vec::new();
+    let senders: Vec<Option<usize>> = if uses_sender {
+        (0..n).map(Some).collect()
+    } else {
+        vec![None]
+    };
+    for s in senders {
+        let recipients: Vec<Option<usize>> = if uses_recipient {
+            (0..n).filter(|r| Some(*r) != s).map(Some).collect()
+        } else {
+            vec![None]
+        };
+        for r in recipients {
+            let (_, rendered) = render(spec, fields, s.map(|i| &pool[i]), r.map(|i| &pool[i]))?;
+            variants.push(Rendered {
+                sender: s.map(|i| i as u32),
+                ..rendered
+            });
+        }
+    }
+    Ok(variants)
+}
+
 impl Mix {
     /// Renders `specs` for `pool`. Fails naming the spec when a spec is not a valid request,
     /// names an unknown placeholder value, or needs accounts the pool does not have.
     pub fn build(specs: &[RequestSpec], pool: &[PoolAccount]) -> Result<Mix, MixError> {
-        if specs.is_empty() {
-            return Err(MixError(
-                "the mix is empty: name a request (--request TYPE, or [[requests]] in the profile)"
-                    .into(),
-            ));
-        }
-        if specs.len() > SPECS_MAX {
-            return Err(MixError(format!(
-                "{} requests in the mix, more than {SPECS_MAX}",
-                specs.len()
-            )));
-        }
-        if pool.len() > ACCOUNTS_MAX {
-            return Err(MixError(format!(
-                "{} accounts in the pool, more than {ACCOUNTS_MAX}",
-                pool.len()
-            )));
-        }
+        check_sizes(specs, pool)?;
         let mut metrics: Vec<String> = Vec::new();
         let mut entries = Vec::new();
         let mut cumulative = Vec::new();
         let mut total = 0u64;
         for spec in specs {
             let name = spec.metric_name();
-            if spec.weight == 0 {
-                return Err(MixError(format!("request {name} has weight 0")));
-            }
-            if spec.type_name().is_none() {
-                return Err(MixError(format!(
-                    "request {} has no \"type\"",
-                    Value::Object(spec.fields.clone())
-                )));
-            }
-            let mut fields = spec.fields.clone();
-            // A first rendering with stand-in values checks the spec and tells whether it is
-            // a wallet request about one account.
-            let stand_in = PoolAccount {
-                id: "1".into(),
-                address: Some("dev1standin".into()),
-            };
-            let (probe, _) = render(spec, &fields, Some(&stand_in), Some(&stand_in))?;
-            if needs_account(&probe.kind) && !fields.contains_key("account_id") {
-                fields.insert("account_id".into(), Value::String("{account}".into()));
-            }
-            let with_fields = RequestSpec {
-                fields: fields.clone(),
-                ..spec.clone()
-            };
-            let uses_sender = with_fields.uses("{account}") || with_fields.uses("{address}");
-            let uses_recipient = with_fields.uses("{recipient}");
-            let n = pool.len();
-            if uses_sender && n == 0 {
-                return Err(MixError(format!(
-                    "request {name} needs an account, and the pool is empty: create some \
-                     (--accounts N, or [setup] accounts = N) or name them (--account ID)"
-                )));
-            }
-            if uses_recipient && n < 1 + usize::from(uses_sender) {
-                return Err(MixError(format!(
-                    "request {name} needs a recipient other than the sender: the pool needs \
-                     at least 2 accounts"
-                )));
-            }
-            let mut variants = Vec::new();
-            let senders: Vec<Option<usize>> = if uses_sender {
-                (0..n).map(Some).collect()
-            } else {
-                vec![None]
-            };
-            for s in senders {
-                let recipients: Vec<Option<usize>> = if uses_recipient {
-                    (0..n).filter(|r| Some(*r) != s).map(Some).collect()
-                } else {
-                    vec![None]
-                };
-                for r in recipients {
-                    let (_, rendered) =
-                        render(spec, &fields, s.map(|i| &pool[i]), r.map(|i| &pool[i]))?;
-                    variants.push(Rendered {
-                        sender: s.map(|i| i as u32),
-                        ..rendered
-                    });
-                }
-            }
-            let metric = match metrics.iter().position(|m| *m == name) {
+            let mut entry = entry_of(spec, &name, pool)?;
+            entry.metric = match metrics.iter().position(|m| *m == name) {
                 Some(i) => i,
                 None => {
                     metrics.push(name);
                     metrics.len() - 1
                 }
-            };
+            } as u16;
             total += u64::from(spec.weight);
             cumulative.push(total);
-            entries.push(Entry {
-                metric: metric as u16,
-                uses_sender,
-                uses_recipient,
-                uses_address: with_fields.uses("{address}") || uses_recipient,
-                follow: follow_of(&probe.kind),
-                variants,
-            });
+            entries.push(entry);
         }
         Ok(Mix {
             entries,

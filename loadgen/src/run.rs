@@ -177,7 +177,26 @@ pub async fn run_with_pool(
     load(cfg, &url, &token, pool, Progress::new(options.progress)).await
 }
 
-/// The load itself: connections, drivers, progress, results.
+/// A WebSocket connection to the node, as the connector opens it.
+type WsStream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// What every connection's driver shares with the others and with the progress line.
+struct Shared {
+    /// The schedule.
+    plan: Arc<Plan>,
+    /// The request mix.
+    mix: Arc<Mix>,
+    /// The run's clock (its origin is the schedule's start).
+    clock: Arc<dyn Clock>,
+    /// Where every driver records its events.
+    recorder: Arc<Mutex<Recorder>>,
+    /// Requests in flight and drivers running, for the progress line.
+    live: Arc<Live>,
+}
+
+/// The load itself, in phases: connect, start one driver per connection, watch them to the
+/// end with the progress line, and the results.
 async fn load(
     cfg: &RunConfig,
     url: &str,
@@ -190,39 +209,8 @@ async fn load(
     let thresholds = cfg.thresholds()?;
     let mix = Arc::new(Mix::build(&cfg.requests, pool).map_err(ConfigError::from)?);
     check_thresholds(&thresholds, &mix)?;
-
-    // Connections.
     let connections = cfg.connections()?;
-    let mut streams = Vec::with_capacity(connections as usize);
-    let mut pending = JoinSet::new();
-    let mut next = 0u32;
-    while streams.len() < connections as usize {
-        while next < connections && pending.len() < CONNECTING_AT_ONCE_MAX {
-            let url = url.clone();
-            let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-                .read_buffer_size(READ_BUFFER_BYTES);
-            pending.spawn(async move {
-                tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true).await
-            });
-            next += 1;
-        }
-        match pending.join_next().await {
-            Some(Ok(Ok((ws, _)))) => streams.push(ws),
-            Some(Ok(Err(e))) => {
-                return Err(RunError::Connect {
-                    url,
-                    detail: e.to_string(),
-                });
-            }
-            Some(Err(e)) => {
-                return Err(RunError::Connect {
-                    url,
-                    detail: e.to_string(),
-                });
-            }
-            None => break,
-        }
-    }
+    let streams = connect_all(&url, connections).await?;
 
     // Go.
     let behind_tolerance_ns = cfg.behind_tolerance_ns()?;
@@ -230,7 +218,6 @@ async fn load(
         mix.metric_names(),
         behind_tolerance_ns,
     )));
-    let live = Arc::new(Live::default());
     let start_delay = Duration::from_millis(20);
     let origin = tokio::time::Instant::now() + start_delay;
     let clock: Arc<dyn Clock> = Arc::new(
@@ -242,6 +229,85 @@ async fn load(
         })?,
     );
     let started_at_unix_ms = unix_time_ms() + 20;
+    let shared = Shared {
+        plan,
+        mix,
+        clock,
+        recorder,
+        live: Arc::new(Live::default()),
+    };
+    let drivers = spawn_drivers(
+        cfg,
+        streams,
+        connections,
+        token,
+        &shared,
+        behind_tolerance_ns,
+    )?;
+    progress.start(shared.plan.target_rate());
+    watch(drivers, origin, &shared, &mut progress).await;
+    let elapsed_ns = shared.clock.now_ns();
+    progress.finish();
+
+    let rec = lock(&shared.recorder).clone();
+    let mut config = cfg.to_json();
+    if let Some(obj) = config.as_object_mut() {
+        obj.insert("endpoint".into(), serde_json::Value::String(url.clone()));
+    }
+    Ok(results_of(
+        &shared.plan,
+        &rec,
+        &thresholds,
+        config,
+        url,
+        started_at_unix_ms,
+        elapsed_ns,
+        behind_tolerance_ns,
+    ))
+}
+
+/// Opens `connections` WebSocket connections to `url`, at most
+/// [`CONNECTING_AT_ONCE_MAX`] at once; the first failure fails the run.
+async fn connect_all(url: &str, connections: u32) -> Result<Vec<WsStream>, RunError> {
+    let mut streams = Vec::with_capacity(connections as usize);
+    let mut pending = JoinSet::new();
+    let mut next = 0u32;
+    while streams.len() < connections as usize {
+        while next < connections && pending.len() < CONNECTING_AT_ONCE_MAX {
+            let url = url.to_string();
+            let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                .read_buffer_size(READ_BUFFER_BYTES);
+            pending.spawn(async move {
+                tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true).await
+            });
+            next += 1;
+        }
+        let detail = match pending.join_next().await {
+            Some(Ok(Ok((ws, _)))) => {
+                streams.push(ws);
+                continue;
+            }
+            Some(Ok(Err(e))) => e.to_string(),
+            Some(Err(e)) => e.to_string(),
+            None => break,
+        };
+        return Err(RunError::Connect {
+            url: url.to_string(),
+            detail,
+        });
+    }
+    Ok(streams)
+}
+
+/// Starts one driver per connection, each with its own worker (and seed stream).
+fn spawn_drivers(
+    cfg: &RunConfig,
+    streams: Vec<WsStream>,
+    connections: u32,
+    token: &ApiToken,
+    shared: &Shared,
+    behind_tolerance_ns: u64,
+) -> Result<JoinSet<()>, RunError> {
     let seed = Seed(cfg.seed.unwrap_or(crate::config::defaults::SEED));
     let in_flight_max = cfg.in_flight()?;
     let timeout_ns = cfg.timeout_ns()?;
@@ -258,8 +324,8 @@ async fn load(
                 seed: seed.child("connection", i as u64),
                 start_grace_ns: behind_tolerance_ns,
             },
-            plan.clone(),
-            mix.clone(),
+            shared.plan.clone(),
+            shared.mix.clone(),
         );
         let mut iv = [0u8; 16];
         // Without OS randomness the IVs are still unique per connection (the counter).
@@ -267,16 +333,26 @@ async fn load(
         // a real run's frame IVs (the simulator derives its own from the seed)
         let _ = getrandom::fill(&mut iv);
         iv[0] ^= i as u8;
-        let conn = WsConnection::new(ws, token, iv, clock.clone());
+        let conn = WsConnection::new(ws, token, iv, shared.clock.clone());
         drivers.spawn(drive(
             conn,
             worker,
-            clock.clone(),
-            recorder.clone(),
-            live.clone(),
+            shared.clock.clone(),
+            shared.recorder.clone(),
+            shared.live.clone(),
         ));
     }
-    progress.start(plan.target_rate());
+    Ok(drivers)
+}
+
+/// Waits for every driver to finish, ticking the progress line once a second from
+/// `origin`; a driver's panic is the run's.
+async fn watch(
+    mut drivers: JoinSet<()>,
+    origin: tokio::time::Instant,
+    shared: &Shared,
+    progress: &mut Progress,
+) {
     let mut tick =
         tokio::time::interval_at(origin + Duration::from_secs(1), Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -288,35 +364,17 @@ async fn load(
                 Some(_) => {}
             },
             _ = tick.tick() => {
-                let now = clock.now_ns();
-                let rec = lock(&recorder);
+                let now = shared.clock.now_ns();
+                let rec = lock(&shared.recorder);
                 progress.tick(
                     now,
                     &rec,
-                    live.in_flight.load(Ordering::Relaxed),
-                    live.running.load(Ordering::Relaxed),
+                    shared.live.in_flight.load(Ordering::Relaxed),
+                    shared.live.running.load(Ordering::Relaxed),
                 );
             }
         }
     }
-    let elapsed_ns = clock.now_ns();
-    progress.finish();
-
-    let rec = lock(&recorder).clone();
-    let mut config = cfg.to_json();
-    if let Some(obj) = config.as_object_mut() {
-        obj.insert("endpoint".into(), serde_json::Value::String(url.clone()));
-    }
-    Ok(results_of(
-        &plan,
-        &rec,
-        &thresholds,
-        config,
-        url,
-        started_at_unix_ms,
-        elapsed_ns,
-        behind_tolerance_ns,
-    ))
 }
 
 /// The results of a run: `rec` measured under `plan`, `elapsed_ns` after the origin, with

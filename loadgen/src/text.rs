@@ -25,10 +25,21 @@ fn row(out: &mut String, name: &str, count: u64, errors: u64, l: &Percentiles, s
     );
 }
 
-/// Renders the summary of `r`.
+/// Renders the summary of `r`: one function per part, in order.
 pub fn render(r: &Results) -> String {
-    let s = &r.summary;
     let mut out = String::new();
+    rates(&mut out, r);
+    schedule(&mut out, r);
+    latency_table(&mut out, r);
+    errors_by_code(&mut out, r);
+    followed(&mut out, r);
+    thresholds(&mut out, r);
+    out
+}
+
+/// What ran, the rates, and how many requests started, answered and failed.
+fn rates(out: &mut String, r: &Results) {
+    let s = &r.summary;
     let sources = &r.sources;
     if let [one] = sources.as_slice() {
         let _ = writeln!(
@@ -59,6 +70,11 @@ pub fn render(r: &Results) -> String {
         s.errors,
         s.error_rate * 100.0
     );
+}
+
+/// Keeping to the schedule (or not), lost connections, unmatched answers.
+fn schedule(out: &mut String, r: &Results) {
+    let s = &r.summary;
     if let Some(n) = s.not_started.filter(|n| *n > 0) {
         let _ = writeln!(
             out,
@@ -95,6 +111,11 @@ pub fn render(r: &Results) -> String {
             s.unmatched
         );
     }
+}
+
+/// Latency and service time per request type, then every type together (when several).
+fn latency_table(out: &mut String, r: &Results) {
+    let s = &r.summary;
     let _ = writeln!(
         out,
         "\n  {:<22} {:>9} {:>7}  {:>8} {:>8} {:>8} {:>8} {:>8}  {:>8} {:>8}",
@@ -112,7 +133,7 @@ pub fn render(r: &Results) -> String {
     for (name, q) in &s.requests {
         if name != ALL {
             row(
-                &mut out,
+                out,
                 name,
                 q.completed,
                 q.errors,
@@ -125,7 +146,7 @@ pub fn render(r: &Results) -> String {
         && s.requests.len() > 2
     {
         row(
-            &mut out,
+            out,
             ALL,
             all.completed,
             all.errors,
@@ -133,14 +154,24 @@ pub fn render(r: &Results) -> String {
             &all.service_time,
         );
     }
-    if !s.errors_by_code.is_empty() {
-        let _ = writeln!(out, "\n  errors by code:");
-        for (name, c) in &r.counts {
-            for (code, n) in &c.errors {
-                let _ = writeln!(out, "    {code:<20} {n:>9}  ({name})");
-            }
+}
+
+/// Errors by code and request type (nothing when there were none).
+fn errors_by_code(out: &mut String, r: &Results) {
+    if r.summary.errors_by_code.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n  errors by code:");
+    for (name, c) in &r.counts {
+        for (code, n) in &c.errors {
+            let _ = writeln!(out, "    {code:<20} {n:>9}  ({name})");
         }
     }
+}
+
+/// Followed transactions: latency to each notification, then how many failed or stayed open.
+fn followed(out: &mut String, r: &Results) {
+    let s = &r.summary;
     if !s.follow.is_empty() {
         let _ = writeln!(out, "\n  followed (from submission):");
         for (name, p) in &s.follow {
@@ -166,17 +197,21 @@ pub fn render(r: &Results) -> String {
             );
         }
     }
-    if !r.thresholds.is_empty() {
-        let _ = writeln!(out, "\n  thresholds:");
-        for t in &r.thresholds {
-            let _ = writeln!(
-                out,
-                "    {} {}  ({})",
-                if t.ok { "ok  " } else { "FAIL" },
-                t.threshold,
-                t.actual
-            );
-        }
+}
+
+/// Thresholds and whether each held (nothing when none were set).
+fn thresholds(out: &mut String, r: &Results) {
+    if r.thresholds.is_empty() {
+        return;
     }
-    out
+    let _ = writeln!(out, "\n  thresholds:");
+    for t in &r.thresholds {
+        let _ = writeln!(
+            out,
+            "    {} {}  ({})",
+            if t.ok { "ok  " } else { "FAIL" },
+            t.threshold,
+            t.actual
+        );
+    }
 }

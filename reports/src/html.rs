@@ -115,6 +115,23 @@ fn snowball_section(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), 
     let failed = rounds.iter().filter(|r| r.outcome == Some(false)).count();
     let open = rounds.len() - ok - failed;
     let mut body = plot::snowball_rounds(run)?;
+    snowball_phase_table(&mut body, run);
+    snowball_round_table(&mut body, rounds);
+    section(
+        out,
+        &id,
+        "Snowball rounds",
+        &format!(
+            "{} rounds (one per node and session): {ok} succeeded, {failed} failed, {open} unfinished. Each row is a node; each span a phase (pool_wait, shared_keying, commitment, cloaked_vals, signature, secret_keying); a green triangle where the round succeeded, a red cross where it failed.",
+            rounds.len()
+        ),
+        &body,
+    );
+    Ok(())
+}
+
+/// Phase lengths per Snowball state: count, mean, longest.
+fn snowball_phase_table(body: &mut String, run: &SimRun) {
     body.push_str(
         "<h3>Phase lengths</h3><table><tr><th>state</th><th>phases</th><th>mean</th><th>longest</th></tr>",
     );
@@ -127,7 +144,12 @@ fn snowball_section(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), 
             fmt_s(max)
         );
     }
-    body.push_str("</table><h3>Rounds</h3><table><tr><th>node</th><th>session</th><th>participants</th><th>started</th><th>length</th><th>outcome</th><th>phases</th></tr>");
+    body.push_str("</table>");
+}
+
+/// Each round, up to [`SNOWBALL_ROWS_MAX`] rows (the rest are counted).
+fn snowball_round_table(body: &mut String, rounds: &[crate::sim::SnowballRound]) {
+    body.push_str("<h3>Rounds</h3><table><tr><th>node</th><th>session</th><th>participants</th><th>started</th><th>length</th><th>outcome</th><th>phases</th></tr>");
     for r in rounds.iter().take(SNOWBALL_ROWS_MAX) {
         let outcome = match r.outcome {
             Some(true) => "succeeded".to_string(),
@@ -164,21 +186,26 @@ fn snowball_section(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), 
             rounds.len() - SNOWBALL_ROWS_MAX
         );
     }
-    section(
-        out,
-        &id,
-        "Snowball rounds",
-        &format!(
-            "{} rounds (one per node and session): {ok} succeeded, {failed} failed, {open} unfinished. Each row is a node; each span a phase (pool_wait, shared_keying, commitment, cloaked_vals, signature, secret_keying); a green triangle where the round succeeded, a red cross where it failed.",
-            rounds.len()
-        ),
-        &body,
-    );
+}
+
+/// One run, as the part of the page under its banner: one function per section, in page order.
+fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error> {
+    run_banner(out, run, prefix);
+    run_section(out, run, prefix);
+    figures_section(out, run, prefix);
+    plot_sections(out, run, prefix)?;
+    snowball_section(out, run, prefix)?;
+    checks_section(out, run, prefix);
+    faults_section(out, run, prefix);
+    events_section(out, run, prefix);
+    counts_section(out, run, prefix);
+    out.push_str("</main>\n");
     Ok(())
 }
 
-/// One run, as the part of the page under its banner.
-fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error> {
+/// The verdict banner: checks held, headline counts, Snowball, the longest stall, the first
+/// failure; opens `<main>`.
+fn run_banner(out: &mut String, run: &SimRun, prefix: &str) {
     let s = &run.summary;
     let c = &s.counts;
     let pass = s.passed;
@@ -209,35 +236,7 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
         c.transactions.committed,
         c.transactions.submitted
     );
-    if !run.snowball.is_empty() {
-        let failed = run
-            .snowball
-            .iter()
-            .filter(|r| r.outcome == Some(false))
-            .count();
-        // One entry per member's view of a round: members of one session share its id.
-        let sessions = run
-            .snowball
-            .iter()
-            .filter_map(|r| r.session.as_deref())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        let pooled = run.snowball.iter().filter(|r| r.session.is_none()).count();
-        let pooled = if pooled > 0 {
-            format!(" ({pooled} never left the pool)")
-        } else {
-            String::new()
-        };
-        let _ = write!(
-            out,
-            "<p>Snowball: {} participations in {sessions} rounds{pooled}, {} succeeded, {failed} failed</p>",
-            run.snowball.len(),
-            run.snowball
-                .iter()
-                .filter(|r| r.outcome == Some(true))
-                .count()
-        );
-    }
+    banner_snowball(out, run);
     if let Some(g) = run.longest_gap.filter(|g| g.len_ns() > 3_000_000_000) {
         let _ = write!(
             out,
@@ -263,8 +262,45 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
         );
     }
     out.push_str("</div>\n<main>\n");
+}
 
-    // What ran.
+/// The banner's Snowball line (nothing when the run had no rounds).
+fn banner_snowball(out: &mut String, run: &SimRun) {
+    if run.snowball.is_empty() {
+        return;
+    }
+    let failed = run
+        .snowball
+        .iter()
+        .filter(|r| r.outcome == Some(false))
+        .count();
+    // One entry per member's view of a round: members of one session share its id.
+    let sessions = run
+        .snowball
+        .iter()
+        .filter_map(|r| r.session.as_deref())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let pooled = run.snowball.iter().filter(|r| r.session.is_none()).count();
+    let pooled = if pooled > 0 {
+        format!(" ({pooled} never left the pool)")
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        out,
+        "<p>Snowball: {} participations in {sessions} rounds{pooled}, {} succeeded, {failed} failed</p>",
+        run.snowball.len(),
+        run.snowball
+            .iter()
+            .filter(|r| r.outcome == Some(true))
+            .count()
+    );
+}
+
+/// What ran: scenario, seed, network, version, host, trace hash, how to reproduce.
+fn run_section(out: &mut String, run: &SimRun, prefix: &str) {
+    let s = &run.summary;
     let mut meta = String::from("<table class=\"meta\">");
     let rows: Vec<(&str, String)> = vec![
         ("scenario", escape(&s.scenario)),
@@ -319,29 +355,36 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
         );
     }
     section(out, &format!("{prefix}run"), "What ran", "", &meta);
+}
 
-    // Key figures.
-    let mut figs = String::from("<div class=\"figures\">");
+/// Key figures: chain progress, payments, faults, messages, the longest block gap.
+fn figures_section(out: &mut String, run: &SimRun, prefix: &str) {
+    let c = &run.summary.counts;
     let d = &c.messages_dropped;
     let t = &c.transactions;
-    figure(&mut figs, "epochs", &c.epochs.to_string(), Tone::Plain);
+    let mut figs = String::from("<div class=\"figures\">");
+    let count = |n: u64| n.to_string();
+    figure(&mut figs, "epochs", &count(c.epochs), Tone::Plain);
     figure(
         &mut figs,
         "micro blocks",
-        &c.micro_blocks.to_string(),
+        &count(c.micro_blocks),
         Tone::Plain,
     );
+    let reverted = c.micro_blocks_reverted;
+    let reverted_tone = tone(reverted > 0, false);
     figure(
         &mut figs,
         "micro blocks reverted",
-        &c.micro_blocks_reverted.to_string(),
-        tone(c.micro_blocks_reverted > 0, false),
+        &count(reverted),
+        reverted_tone,
     );
+    let view_changes_tone = tone(c.view_changes > 0, false);
     figure(
         &mut figs,
         "view changes",
-        &c.view_changes.to_string(),
-        tone(c.view_changes > 0, false),
+        &count(c.view_changes),
+        view_changes_tone,
     );
     figure(
         &mut figs,
@@ -355,18 +398,19 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
         &format!("{} / {} / {}", t.rejected, t.conflicted, t.pending),
         tone(t.rejected + t.conflicted > 0, t.pending > 0),
     );
-    figure(&mut figs, "faults", &c.faults.to_string(), Tone::Plain);
-    figure(&mut figs, "restakes", &c.restakes.to_string(), Tone::Plain);
+    figure(&mut figs, "faults", &count(c.faults), Tone::Plain);
+    figure(&mut figs, "restakes", &count(c.restakes), Tone::Plain);
+    let stalls_tone = tone(false, c.timer_stalls > 0);
     figure(
         &mut figs,
         "timer stalls",
-        &c.timer_stalls.to_string(),
-        tone(false, c.timer_stalls > 0),
+        &count(c.timer_stalls),
+        stalls_tone,
     );
     figure(
         &mut figs,
         "messages sent",
-        &c.messages_sent.to_string(),
+        &count(c.messages_sent),
         Tone::Plain,
     );
     figure(
@@ -385,7 +429,10 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
     }
     figs.push_str("</div>");
     section(out, &format!("{prefix}figures"), "Key figures", "", &figs);
+}
 
+/// The plots: chain timeline, chain height, transactions by status, messages dropped.
+fn plot_sections(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error> {
     let rows_note = if run.nodes > plot::TIMELINE_ROWS_MAX {
         format!(
             " Only nodes 0 to {} of {} are drawn.",
@@ -434,9 +481,12 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
         ),
         &plot::dropped(run)?,
     );
-    snowball_section(out, run, prefix)?;
+    Ok(())
+}
 
-    // Checks.
+/// Expectations and invariants, each with its result.
+fn checks_section(out: &mut String, run: &SimRun, prefix: &str) {
+    let s = &run.summary;
     let mut table = String::from(
         "<table><tr><th>check</th><th>kind</th><th>result</th><th>decided at</th><th>detail</th></tr>",
     );
@@ -466,35 +516,40 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
         "",
         &table,
     );
+}
 
-    // Fault spans.
-    if !run.spans.is_empty() {
-        let mut table = String::from(
-            "<table><tr><th>what</th><th>nodes</th><th>from</th><th>to</th><th>length</th></tr>",
-        );
-        for sp in &run.spans {
-            let nodes: Vec<String> = sp.nodes.iter().map(u32::to_string).collect();
-            let _ = write!(
-                table,
-                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                escape(&sp.what),
-                escape(&nodes.join(", ")),
-                fmt_s(sp.from_ns),
-                fmt_s(sp.to_ns),
-                fmt_s(sp.to_ns - sp.from_ns)
-            );
-        }
-        table.push_str("</table>");
-        section(
-            out,
-            &format!("{prefix}faults"),
-            "Faults",
-            "Crashes until restart, partitions and cuts until heal (the nodes cut off from the largest group), clock drifts.",
-            &table,
+/// Fault spans (nothing when the run had no faults).
+fn faults_section(out: &mut String, run: &SimRun, prefix: &str) {
+    if run.spans.is_empty() {
+        return;
+    }
+    let mut table = String::from(
+        "<table><tr><th>what</th><th>nodes</th><th>from</th><th>to</th><th>length</th></tr>",
+    );
+    for sp in &run.spans {
+        let nodes: Vec<String> = sp.nodes.iter().map(u32::to_string).collect();
+        let _ = write!(
+            table,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(&sp.what),
+            escape(&nodes.join(", ")),
+            fmt_s(sp.from_ns),
+            fmt_s(sp.to_ns),
+            fmt_s(sp.to_ns - sp.from_ns)
         );
     }
+    table.push_str("</table>");
+    section(
+        out,
+        &format!("{prefix}faults"),
+        "Faults",
+        "Crashes until restart, partitions and cuts until heal (the nodes cut off from the largest group), clock drifts.",
+        &table,
+    );
+}
 
-    // Notable events.
+/// Notable events in time order, up to [`NOTABLE_ROWS_MAX`] rows (the rest are counted).
+fn events_section(out: &mut String, run: &SimRun, prefix: &str) {
     let mut table =
         String::from("<table><tr><th>time</th><th>node</th><th>event</th><th>detail</th></tr>");
     for n in run.notable.iter().take(NOTABLE_ROWS_MAX) {
@@ -523,8 +578,10 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
         "Reverts, view changes, faults, failed steps, refused messages, timer stalls and failed checks, in time order (red: bad news).",
         &table,
     );
+}
 
-    // The Markdown figures, for copying.
+/// The Markdown figures, for copying.
+fn counts_section(out: &mut String, run: &SimRun, prefix: &str) {
     let mut md = String::from("<table>");
     for (k, v) in key_figures(run) {
         let _ = write!(
@@ -542,8 +599,6 @@ fn render_run(out: &mut String, run: &SimRun, prefix: &str) -> Result<(), Error>
         "As in summary.json.",
         &md,
     );
-    out.push_str("</main>\n");
-    Ok(())
 }
 
 /// The page for one or more runs.

@@ -106,11 +106,20 @@ fn pct_cells(p: &Percentiles) -> String {
     )
 }
 
-/// The Markdown summary.
+/// The Markdown summary: one function per table, in order.
 pub fn markdown(run: &LoadRun) -> String {
-    let r = &run.results;
-    let s = &r.summary;
     let mut out = String::new();
+    md_verdict(&mut out, run);
+    md_run(&mut out, run);
+    md_requests(&mut out, run);
+    md_follow(&mut out, run);
+    md_errors(&mut out, run);
+    md_thresholds(&mut out, run);
+    out
+}
+
+/// The verdict line, its reasons, and a note on merged results.
+fn md_verdict(out: &mut String, run: &LoadRun) {
     let v = run.verdict();
     let word = match &v {
         Verdict::Pass => "✅ passed",
@@ -131,6 +140,10 @@ pub fn markdown(run: &LoadRun) -> String {
             run.merged_from()
         );
     }
+}
+
+/// What ran, then the key figures.
+fn md_run(out: &mut String, run: &LoadRun) {
     let _ = writeln!(out, "| run | |\n|---|---|");
     let _ = writeln!(out, "| endpoint | {} |", cell(&run.endpoints()));
     let _ = writeln!(out, "| model | {} |", cell(&run.models()));
@@ -148,7 +161,11 @@ pub fn markdown(run: &LoadRun) -> String {
         let _ = writeln!(out, "| {k} | {v} |");
     }
     let _ = writeln!(out);
+}
 
+/// One row per request type.
+fn md_requests(out: &mut String, run: &LoadRun) {
+    let s = &run.results.summary;
     let _ = writeln!(
         out,
         "| request | started | completed | errors | count | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | mean ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -170,42 +187,56 @@ pub fn markdown(run: &LoadRun) -> String {
         out,
         "\nLatency from the scheduled start (coordinated omission corrected).\n"
     );
+}
 
-    if !s.follow.is_empty() {
+/// Notification latencies in stage order (nothing when no transaction was followed).
+fn md_follow(out: &mut String, run: &LoadRun) {
+    let s = &run.results.summary;
+    if s.follow.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| notification | count | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | mean ms |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let mut follow: Vec<_> = s.follow.iter().collect();
+    follow.sort_by(|a, b| stage_order(a.0).cmp(&stage_order(b.0)));
+    for (name, p) in follow {
+        let _ = writeln!(out, "| {} | {} |", cell(name), pct_cells(p));
+    }
+    let _ = writeln!(out);
+}
+
+/// Errors by code (nothing when there were none).
+fn md_errors(out: &mut String, run: &LoadRun) {
+    let s = &run.results.summary;
+    if s.errors_by_code.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "| error code | count |\n|---|---:|");
+    for (code, n) in &s.errors_by_code {
+        let _ = writeln!(out, "| {} | {n} |", cell(code));
+    }
+    let _ = writeln!(out);
+}
+
+/// Thresholds and their results (nothing when none were set).
+fn md_thresholds(out: &mut String, run: &LoadRun) {
+    let r = &run.results;
+    if r.thresholds.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "| threshold | result | actual |\n|---|---|---|");
+    for t in &r.thresholds {
         let _ = writeln!(
             out,
-            "| notification | count | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | mean ms |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+            "| `{}` | {} | {} |",
+            cell(&t.threshold),
+            if t.ok { "ok" } else { "**FAIL**" },
+            cell(&t.actual)
         );
-        let mut follow: Vec<_> = s.follow.iter().collect();
-        follow.sort_by(|a, b| stage_order(a.0).cmp(&stage_order(b.0)));
-        for (name, p) in follow {
-            let _ = writeln!(out, "| {} | {} |", cell(name), pct_cells(p));
-        }
-        let _ = writeln!(out);
     }
-
-    if !s.errors_by_code.is_empty() {
-        let _ = writeln!(out, "| error code | count |\n|---|---:|");
-        for (code, n) in &s.errors_by_code {
-            let _ = writeln!(out, "| {} | {n} |", cell(code));
-        }
-        let _ = writeln!(out);
-    }
-
-    if !r.thresholds.is_empty() {
-        let _ = writeln!(out, "| threshold | result | actual |\n|---|---|---|");
-        for t in &r.thresholds {
-            let _ = writeln!(
-                out,
-                "| `{}` | {} | {} |",
-                cell(&t.threshold),
-                if t.ok { "ok" } else { "**FAIL**" },
-                cell(&t.actual)
-            );
-        }
-        let _ = writeln!(out);
-    }
-    out
+    let _ = writeln!(out);
 }
 
 fn pct_row(out: &mut String, name: &str, p: &Percentiles, extra: &str) {
@@ -223,18 +254,42 @@ fn pct_row(out: &mut String, name: &str, p: &Percentiles, extra: &str) {
     );
 }
 
-/// The HTML page.
+/// The HTML page: one function per section, in page order.
 pub fn html(run: &LoadRun) -> Result<String, Error> {
-    let r = &run.results;
-    let s = &r.summary;
     let v = run.verdict();
-    let (class, symbol, word) = banner(&v);
     let mut out = String::new();
+    page_head(&mut out, run, &v);
+    banner_box(&mut out, run, &v);
+    behind_section(&mut out, run);
+    run_section(&mut out, run);
+    figures_section(&mut out, run);
+    thresholds_section(&mut out, run);
+    throughput_section(&mut out, run)?;
+    latency_time_section(&mut out, run)?;
+    distribution_sections(&mut out, run)?;
+    errors_section(&mut out, run)?;
+    notifications_section(&mut out, run)?;
+    requests_section(&mut out, run);
+    sources_section(&mut out, run);
+    out.push_str("</main>\n</body>\n</html>\n");
+    Ok(out)
+}
+
+/// The document head, up to and including `<body>`.
+fn page_head(out: &mut String, run: &LoadRun, v: &Verdict) {
+    let (_, _, word) = banner(v);
     let _ = writeln!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>",
         escape(&format!("stegosim load report: {} ({word})", run.models()))
     );
+}
+
+/// The verdict banner with its one-line summary and reasons; opens `<main>`.
+fn banner_box(out: &mut String, run: &LoadRun, v: &Verdict) {
+    let r = &run.results;
+    let s = &r.summary;
+    let (class, symbol, word) = banner(v);
     let all = s.requests.get(ALL).cloned().unwrap_or_default();
     let _ = write!(
         out,
@@ -264,7 +319,7 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         },
         s.behind_schedule.count
     );
-    if let Verdict::Warn(reasons) | Verdict::Fail(reasons) = &v {
+    if let Verdict::Warn(reasons) | Verdict::Fail(reasons) = v {
         let _ = write!(out, "<p><b>{}</b></p>", escape(&reasons.join(" · ")));
     }
     if run.merged_from() > 1 {
@@ -275,31 +330,38 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         );
     }
     out.push_str("</div>\n<main>\n");
+}
 
-    // Falling behind: never hidden.
+/// Falling behind schedule: never hidden, so a box of its own whenever it happened.
+fn behind_section(out: &mut String, run: &LoadRun) {
+    let s = &run.results.summary;
     let b = &s.behind_schedule;
     let not_started = s.not_started.unwrap_or(0);
-    if b.count > 0 || not_started > 0 {
-        let body = format!(
-            "<p><b>{}</b> starts were later than {} after their scheduled time (worst {}): {} waited for a free in-flight slot (the server or the in-flight limit held them back), {} were late although a slot was free (the generator itself: its speed or its share of the CPU). {} scheduled requests never started. Latency is measured from the scheduled start, so these delays are in the latency figures; lateness of every start: p50 {}, p99 {}, max {}.</p>",
-            b.count,
-            format_approx(b.tolerance_ns as f64),
-            format_approx(b.worst_ns as f64),
-            b.waited_for_slot,
-            b.generator,
-            not_started,
-            format_approx(s.lateness.p50_ns as f64),
-            format_approx(s.lateness.p99_ns as f64),
-            format_approx(s.lateness.max_ns as f64)
-        );
-        let _ = writeln!(
-            out,
-            "<section id=\"behind\" class=\"alert{}\"><h2>⚠ The generator fell behind schedule</h2>{body}</section>",
-            if b.generator > 0 { " bad" } else { "" }
-        );
+    if b.count == 0 && not_started == 0 {
+        return;
     }
+    let body = format!(
+        "<p><b>{}</b> starts were later than {} after their scheduled time (worst {}): {} waited for a free in-flight slot (the server or the in-flight limit held them back), {} were late although a slot was free (the generator itself: its speed or its share of the CPU). {} scheduled requests never started. Latency is measured from the scheduled start, so these delays are in the latency figures; lateness of every start: p50 {}, p99 {}, max {}.</p>",
+        b.count,
+        format_approx(b.tolerance_ns as f64),
+        format_approx(b.worst_ns as f64),
+        b.waited_for_slot,
+        b.generator,
+        not_started,
+        format_approx(s.lateness.p50_ns as f64),
+        format_approx(s.lateness.p99_ns as f64),
+        format_approx(s.lateness.max_ns as f64)
+    );
+    let _ = writeln!(
+        out,
+        "<section id=\"behind\" class=\"alert{}\"><h2>⚠ The generator fell behind schedule</h2>{body}</section>",
+        if b.generator > 0 { " bad" } else { "" }
+    );
+}
 
-    // What ran.
+/// What ran: endpoints, model, duration, versions, result files.
+fn run_section(out: &mut String, run: &LoadRun) {
+    let s = &run.results.summary;
     let mut meta = String::from("<table class=\"meta\">");
     let files: Vec<String> = run.paths.iter().map(|p| p.display().to_string()).collect();
     for (k, val) in [
@@ -336,9 +398,14 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         let _ = write!(meta, "<tr><td>{k}</td><td>{val}</td></tr>");
     }
     meta.push_str("</table>");
-    section(&mut out, "run", "What ran", "", &meta);
+    section(out, "run", "What ran", "", &meta);
+}
 
-    // Key figures.
+/// Key figures: rates, latency percentiles of every request, errors, lateness, lost connections.
+fn figures_section(out: &mut String, run: &LoadRun) {
+    let s = &run.results.summary;
+    let b = &s.behind_schedule;
+    let all = s.requests.get(ALL).cloned().unwrap_or_default();
     let mut figs = String::from("<div class=\"figures\">");
     let short = s
         .target_rate
@@ -355,36 +422,16 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         ),
         tone(false, short),
     );
-    figure(
-        &mut figs,
-        "completed rate",
-        &format!("{:.1}/s", s.completed_rate),
-        Tone::Plain,
-    );
-    figure(
-        &mut figs,
-        "p50 (all)",
-        &format_approx(all.latency.p50_ns as f64),
-        Tone::Plain,
-    );
-    figure(
-        &mut figs,
-        "p99 (all)",
-        &format_approx(all.latency.p99_ns as f64),
-        Tone::Plain,
-    );
-    figure(
-        &mut figs,
-        "p99.9 (all)",
-        &format_approx(all.latency.p99_9_ns as f64),
-        Tone::Plain,
-    );
-    figure(
-        &mut figs,
-        "max (all)",
-        &format_approx(all.latency.max_ns as f64),
-        Tone::Plain,
-    );
+    let completed = format!("{:.1}/s", s.completed_rate);
+    figure(&mut figs, "completed rate", &completed, Tone::Plain);
+    for (name, ns) in [
+        ("p50 (all)", all.latency.p50_ns),
+        ("p99 (all)", all.latency.p99_ns),
+        ("p99.9 (all)", all.latency.p99_9_ns),
+        ("max (all)", all.latency.max_ns),
+    ] {
+        figure(&mut figs, name, &format_approx(ns as f64), Tone::Plain);
+    }
     figure(
         &mut figs,
         "errors",
@@ -404,9 +451,12 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         tone(false, s.connections_lost > 0),
     );
     figs.push_str("</div>");
-    section(&mut out, "figures", "Key figures", "", &figs);
+    section(out, "figures", "Key figures", "", &figs);
+}
 
-    // Thresholds.
+/// Thresholds and whether each held (an empty section when none were set).
+fn thresholds_section(out: &mut String, run: &LoadRun) {
+    let r = &run.results;
     let mut table =
         String::from("<table><tr><th>threshold</th><th>result</th><th>actual</th></tr>");
     for t in &r.thresholds {
@@ -425,7 +475,7 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         table.clear();
     }
     section(
-        &mut out,
+        out,
         "thresholds",
         "Thresholds",
         if r.thresholds.is_empty() {
@@ -435,9 +485,12 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         },
         &table,
     );
+}
 
+/// Throughput over time against the schedule's target.
+fn throughput_section(out: &mut String, run: &LoadRun) -> Result<(), Error> {
     section(
-        &mut out,
+        out,
         "throughput",
         "Throughput over time against the target",
         &format!(
@@ -450,6 +503,12 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         ),
         &load_plot::throughput(run)?,
     );
+    Ok(())
+}
+
+/// Latency percentiles over time: every request together, then up to
+/// [`load_plot::TYPE_PLOTS_MAX`] request types one plot each.
+fn latency_time_section(out: &mut String, run: &LoadRun) -> Result<(), Error> {
     let mut body = load_plot::latency_over_time(run)?;
     let types: Vec<&String> = run.series_by_type.keys().collect();
     for name in types.iter().take(load_plot::TYPE_PLOTS_MAX) {
@@ -457,7 +516,7 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         body.push_str(&load_plot::type_latency_over_time(run, name)?);
     }
     section(
-        &mut out,
+        out,
         "latency-time",
         "Latency percentiles over time",
         &format!(
@@ -477,31 +536,42 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         ),
         &body,
     );
-    let mut dist: Vec<load_plot::Curve<'_>> = run
+    Ok(())
+}
+
+/// The HDR percentile distributions: latency, then service time, per request type.
+fn distribution_sections(out: &mut String, run: &LoadRun) -> Result<(), Error> {
+    let dist: Vec<load_plot::Curve<'_>> = run
         .latency
         .iter()
         .map(|(k, h)| (k.clone(), h, false))
         .collect();
     section(
-        &mut out,
+        out,
         "distribution",
         "Latency distribution per request type",
         "HDR percentile distribution, latency from the scheduled start, on HdrHistogram's log-scaled \"nines\" axis (90%, 99%, 99.9%, ...): the tail is where the right-hand side rises.",
         &load_plot::percentile_distribution(&dist)?,
     );
-    dist = Vec::new();
-    for (k, h) in &run.service {
-        dist.push((format!("{k} service"), h, true));
-    }
+    let dist: Vec<load_plot::Curve<'_>> = run
+        .service
+        .iter()
+        .map(|(k, h)| (format!("{k} service"), h, true))
+        .collect();
     section(
-        &mut out,
+        out,
         "service",
         "Service time per request type",
         "From sending to the answer (uncorrected: what a tool with coordinated omission would report). Far below the latency above: requests waited before they could be sent.",
         &load_plot::percentile_distribution(&dist)?,
     );
+    Ok(())
+}
 
-    // Errors.
+/// Errors over time by code, and a table of each code's total (followed transactions too).
+fn errors_section(out: &mut String, run: &LoadRun) -> Result<(), Error> {
+    let r = &run.results;
+    let s = &r.summary;
     let mut errors = load_plot::errors_over_time(run)?;
     errors.push_str("<table><tr><th>code</th><th>count</th></tr>");
     for (code, n) in &s.errors_by_code {
@@ -524,7 +594,7 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
     errors.push_str("</table>");
     let codes: Vec<&str> = s.errors_by_code.keys().map(String::as_str).collect();
     section(
-        &mut out,
+        out,
         "errors",
         "Errors over time by code",
         &match codes.as_slice() {
@@ -537,41 +607,48 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
         },
         &errors,
     );
+    Ok(())
+}
 
-    // Notifications.
-    if !run.follow.is_empty() {
-        let mut dist: Vec<load_plot::Curve<'_>> = run
-            .follow
-            .iter()
-            .map(|(k, h)| (k.clone(), h, false))
-            .collect();
-        dist.sort_by(|a, b| stage_order(&a.0).cmp(&stage_order(&b.0)));
-        let mut body = load_plot::percentile_distribution(&dist)?;
-        body.push_str("<table><tr><th>stage</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th></tr>");
-        let mut follow: Vec<_> = s.follow.iter().collect();
-        follow.sort_by(|a, b| stage_order(a.0).cmp(&stage_order(b.0)));
-        for (k, p) in follow {
-            pct_row(&mut body, k, p, "");
-        }
-        body.push_str("</table>");
+/// Notification latencies of followed transactions, in stage order.
+fn notifications_section(out: &mut String, run: &LoadRun) -> Result<(), Error> {
+    if run.follow.is_empty() {
         section(
-            &mut out,
-            "notifications",
-            "Notification latencies",
-            "From submitting a payment to its accepted, prepared and committed notifications (secure payments: to Snowball succeeded).",
-            &body,
-        );
-    } else {
-        section(
-            &mut out,
+            out,
             "notifications",
             "Notification latencies",
             "No followed transactions in this run (the mix had no payment or secure_payment).",
             "",
         );
+        return Ok(());
     }
+    let mut dist: Vec<load_plot::Curve<'_>> = run
+        .follow
+        .iter()
+        .map(|(k, h)| (k.clone(), h, false))
+        .collect();
+    dist.sort_by(|a, b| stage_order(&a.0).cmp(&stage_order(&b.0)));
+    let mut body = load_plot::percentile_distribution(&dist)?;
+    body.push_str("<table><tr><th>stage</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th></tr>");
+    let mut follow: Vec<_> = run.results.summary.follow.iter().collect();
+    follow.sort_by(|a, b| stage_order(a.0).cmp(&stage_order(b.0)));
+    for (k, p) in follow {
+        pct_row(&mut body, k, p, "");
+    }
+    body.push_str("</table>");
+    section(
+        out,
+        "notifications",
+        "Notification latencies",
+        "From submitting a payment to its accepted, prepared and committed notifications (secure payments: to Snowball succeeded).",
+        &body,
+    );
+    Ok(())
+}
 
-    // Per request type.
+/// One row per request type: counts and latency percentiles.
+fn requests_section(out: &mut String, run: &LoadRun) {
+    let s = &run.results.summary;
     let mut table = String::from(
         "<table><tr><th>request</th><th>started</th><th>errors</th><th>answers</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th></tr>",
     );
@@ -590,18 +667,20 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
     }
     table.push_str("</table>");
     section(
-        &mut out,
+        out,
         "requests",
         "Per request type",
         "Latency from the scheduled start.",
         &table,
     );
+}
 
-    // Sources.
+/// One row per load generator (results file) merged.
+fn sources_section(out: &mut String, run: &LoadRun) {
     let mut table = String::from(
         "<table><tr><th>endpoint</th><th>model</th><th>started at (Unix ms)</th><th>scheduled</th><th>elapsed</th><th>target</th><th>achieved</th><th>behind</th><th>lost</th></tr>",
     );
-    for src in &r.sources {
+    for src in &run.results.sources {
         let _ = write!(
             table,
             "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1} s</td><td class=\"num\">{:.1} s</td><td class=\"num\">{}</td><td class=\"num\">{:.1}/s</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
@@ -618,12 +697,10 @@ pub fn html(run: &LoadRun) -> Result<String, Error> {
     }
     table.push_str("</table>");
     section(
-        &mut out,
+        out,
         "sources",
         "Load generators",
         "One row per results file merged.",
         &table,
     );
-    out.push_str("</main>\n</body>\n</html>\n");
-    Ok(out)
 }

@@ -119,6 +119,12 @@ fn render_run(out: &mut String, run: &SimRun, level: &str) {
     }
     let _ = writeln!(out);
 
+    snowball_table(out, run);
+    checks_table(out, run);
+}
+
+/// Snowball phase lengths per state (a line saying so when the run had no rounds).
+fn snowball_table(out: &mut String, run: &SimRun) {
     if run.snowball.is_empty() {
         let _ = writeln!(
             out,
@@ -134,6 +140,11 @@ fn render_run(out: &mut String, run: &SimRun, level: &str) {
         }
         let _ = writeln!(out);
     }
+}
+
+/// Expectations and invariants, each with its result.
+fn checks_table(out: &mut String, run: &SimRun) {
+    let s = &run.summary;
     let _ = writeln!(
         out,
         "| check | kind | result | at | detail |\n|---|---|---|---:|---|"

@@ -4,6 +4,7 @@
 use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
+use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
 
 use crate::Error;
@@ -200,186 +201,282 @@ pub(crate) fn secs(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 
+/// Draws `series` when it is not empty, and gives it its legend entry.
+fn layer<'b, E>(
+    chart: &mut LinearChart<'_, 'b>,
+    legend: &mut Legend,
+    series: Vec<E>,
+    label: &str,
+    mark: Mark,
+) -> Result<(), Error>
+where
+    for<'e> &'e E: PointCollection<'e, (f64, f64)>,
+    E: Drawable<SVGBackend<'b>>,
+{
+    if !series.is_empty() {
+        chart.draw_series(series).map_err(err)?;
+        legend.push((String::from(label), mark));
+    }
+    Ok(())
+}
+
+/// A chart of `rows` rows over `0..end_s` seconds, without a y mesh: the row `r` from the
+/// top (0 on top) is labelled `label(r)`.
+fn row_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    end_s: f64,
+    rows: u32,
+    y_label_px: u32,
+    label: &dyn Fn(u32) -> String,
+) -> Result<LinearChart<'a, 'b>, Error> {
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(y_label_px)
+        .build_cartesian_2d(0f64..end_s, -0.5f64..(rows as f64 - 0.5))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(rows as usize + 1)
+        .y_label_formatter(&|v| {
+            let r = v.round();
+            if (v - r).abs() < 1e-6 && r >= 0.0 && r < rows as f64 {
+                label(rows - 1 - r as u32)
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("simulated time (s)")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .report_style()
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
+/// The chain timeline's geometry: which nodes get a row, and where.
+#[derive(Debug, Clone, Copy)]
+struct Timeline {
+    /// Rows drawn: one per node, at most [`TIMELINE_ROWS_MAX`].
+    rows: u32,
+    /// The run's length, at least 1 ns (ticks are thinned per column of it).
+    end_ns: u64,
+}
+
+impl Timeline {
+    /// Whether node `n` has a row.
+    fn shown(self, n: u32) -> bool {
+        n < self.rows
+    }
+
+    /// The row of node `n` on the y axis (node 0 on top).
+    fn y(self, n: u32) -> f64 {
+        (self.rows - 1 - n) as f64
+    }
+}
+
 /// Chain timeline: one row per node; micro blocks as ticks, macro blocks as tall dark
 /// bars, view changes as orange triangles, reverts as red crosses; crashes shaded grey,
 /// partitions and cuts purple, clock drift yellow; failed checks as red vertical lines.
 pub fn chain_timeline(run: &SimRun) -> Result<String, Error> {
-    let rows = run.nodes.clamp(1, TIMELINE_ROWS_MAX);
-    let end_ns = run.summary.duration_ns.max(1);
+    let tl = Timeline {
+        rows: run.nodes.clamp(1, TIMELINE_ROWS_MAX),
+        end_ns: run.summary.duration_ns.max(1),
+    };
     let validators = if run.validators == 0 {
         run.nodes
     } else {
         run.validators
     };
     let end_s = secs(run.summary.duration_ns).max(1e-3);
-    let height = 90 + 26 * rows.max(4);
-    // Node 0 on top.
-    let y = |n: u32| (rows - 1 - n) as f64;
+    let height = 90 + 26 * tl.rows.max(4);
+    let label = |n: u32| {
+        if n >= validators {
+            format!("node {n} (obs.)")
+        } else {
+            format!("node {n}")
+        }
+    };
     svg(height, |root, legend| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(95)
-            .build_cartesian_2d(0f64..end_s, -0.5f64..(rows as f64 - 0.5))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(rows as usize + 1)
-            .y_label_formatter(&|v| {
-                let r = v.round();
-                if (v - r).abs() < 1e-6 && r >= 0.0 && r < rows as f64 {
-                    let n = rows - 1 - r as u32;
-                    if n >= validators {
-                        format!("node {n} (obs.)")
-                    } else {
-                        format!("node {n}")
-                    }
-                } else {
-                    String::new()
-                }
-            })
-            .x_desc("simulated time (s)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .report_style()
-            .draw()
-            .map_err(err)?;
+        let mut chart = row_chart(root, end_s, tl.rows, 95, &label)?;
+        timeline_spans(&mut chart, legend, run, tl)?;
+        timeline_blocks(&mut chart, legend, run, tl)?;
+        timeline_events(&mut chart, legend, run, tl)
+    })
+}
 
-        let shown = |n: u32| n < rows;
-        let legend_span = |what: &str| -> Option<RGBColor> {
-            if what == "crash" {
-                Some(CRASH)
-            } else if what == "partition" || what == "cut" {
-                Some(CUT)
-            } else if what.starts_with("clock drift") {
-                Some(DRIFT)
-            } else {
-                None
-            }
-        };
-        for (label, color) in [
-            ("crashed", CRASH),
-            ("partitioned / cut", CUT),
-            ("clock drift", DRIFT),
-        ] {
-            let rects: Vec<_> = run
-                .spans
-                .iter()
-                .filter(|s| legend_span(&s.what) == Some(color))
-                .flat_map(|s| {
-                    s.nodes.iter().filter(|n| shown(**n)).map(move |n| {
-                        Rectangle::new(
-                            [
-                                (secs(s.from_ns), y(*n) - 0.46),
-                                (secs(s.to_ns), y(*n) + 0.46),
-                            ],
-                            color.mix(0.28).filled(),
-                        )
-                    })
-                })
-                .collect();
-            if !rects.is_empty() {
-                chart.draw_series(rects).map_err(err)?;
-                legend.push((String::from(label), Mark::Box(color.mix(0.4))));
-            }
+/// The timeline's shaded spans: crashed, partitioned or cut off, clock drift.
+fn timeline_spans(
+    chart: &mut LinearChart<'_, '_>,
+    legend: &mut Legend,
+    run: &SimRun,
+    tl: Timeline,
+) -> Result<(), Error> {
+    let legend_span = |what: &str| -> Option<RGBColor> {
+        if what == "crash" {
+            Some(CRASH)
+        } else if what == "partition" || what == "cut" {
+            Some(CUT)
+        } else if what.starts_with("clock drift") {
+            Some(DRIFT)
+        } else {
+            None
         }
-
-        let micro: Vec<_> = run
-            .chains
+    };
+    for (label, color) in [
+        ("crashed", CRASH),
+        ("partitioned / cut", CUT),
+        ("clock drift", DRIFT),
+    ] {
+        let rects: Vec<_> = run
+            .spans
             .iter()
-            .enumerate()
-            .filter(|(n, _)| shown(*n as u32))
-            .flat_map(|(n, c)| {
-                // One tick per pixel column at most: a long run stays a small page.
-                let mut column_last = u64::MAX;
-                c.micro
-                    .iter()
-                    .filter(move |(t, ..)| {
-                        let column = *t * TICK_COLUMNS / end_ns;
-                        let fresh = column != column_last;
-                        column_last = column;
-                        fresh
-                    })
-                    .map(move |(t, ..)| {
-                        PathElement::new(
-                            vec![
-                                (secs(*t), y(n as u32) - 0.22),
-                                (secs(*t), y(n as u32) + 0.22),
-                            ],
-                            MICRO.stroke_width(1),
-                        )
-                    })
-            })
-            .collect();
-        if !micro.is_empty() {
-            chart.draw_series(micro).map_err(err)?;
-            legend.push((String::from("micro block"), Mark::VLine(MICRO.to_rgba(), 1)));
-        }
-        let macros: Vec<_> = run
-            .chains
-            .iter()
-            .enumerate()
-            .filter(|(n, _)| shown(*n as u32))
-            .flat_map(|(n, c)| {
-                c.macro_blocks.iter().map(move |(t, _)| {
-                    PathElement::new(
-                        vec![(secs(*t), y(n as u32) - 0.4), (secs(*t), y(n as u32) + 0.4)],
-                        MACRO.stroke_width(3),
+            .filter(|s| legend_span(&s.what) == Some(color))
+            .flat_map(|s| {
+                s.nodes.iter().filter(|n| tl.shown(**n)).map(move |n| {
+                    Rectangle::new(
+                        [
+                            (secs(s.from_ns), tl.y(*n) - 0.46),
+                            (secs(s.to_ns), tl.y(*n) + 0.46),
+                        ],
+                        color.mix(0.28).filled(),
                     )
                 })
             })
             .collect();
-        if !macros.is_empty() {
-            chart.draw_series(macros).map_err(err)?;
-            legend.push((String::from("macro block"), Mark::VLine(MACRO.to_rgba(), 3)));
-        }
-        let views: Vec<_> = run
-            .chains
-            .iter()
-            .enumerate()
-            .filter(|(n, _)| shown(*n as u32))
-            .flat_map(|(n, c)| {
-                c.view_changes.iter().map(move |(t, _)| {
-                    TriangleMarker::new((secs(*t), y(n as u32) + 0.3), 6, VIEW.filled())
+        layer(chart, legend, rects, label, Mark::Box(color.mix(0.4)))?;
+    }
+    Ok(())
+}
+
+/// The timeline's blocks: micro blocks as thin ticks (thinned to [`TICK_COLUMNS`] per
+/// row), macro blocks as tall dark bars.
+fn timeline_blocks(
+    chart: &mut LinearChart<'_, '_>,
+    legend: &mut Legend,
+    run: &SimRun,
+    tl: Timeline,
+) -> Result<(), Error> {
+    let micro: Vec<_> = run
+        .chains
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| tl.shown(*n as u32))
+        .flat_map(|(n, c)| {
+            // One tick per pixel column at most: a long run stays a small page.
+            let mut column_last = u64::MAX;
+            c.micro
+                .iter()
+                .filter(move |(t, ..)| {
+                    let column = *t * TICK_COLUMNS / tl.end_ns;
+                    let fresh = column != column_last;
+                    column_last = column;
+                    fresh
                 })
-            })
-            .collect();
-        if !views.is_empty() {
-            chart.draw_series(views).map_err(err)?;
-            legend.push((String::from("view change"), Mark::Triangle(VIEW.to_rgba())));
-        }
-        let reverts: Vec<_> = run
-            .chains
-            .iter()
-            .enumerate()
-            .filter(|(n, _)| shown(*n as u32))
-            .flat_map(|(n, c)| {
-                c.reverts.iter().map(move |(t, ..)| {
-                    Cross::new((secs(*t), y(n as u32)), 7, REVERT.stroke_width(3))
+                .map(move |(t, ..)| {
+                    PathElement::new(
+                        vec![
+                            (secs(*t), tl.y(n as u32) - 0.22),
+                            (secs(*t), tl.y(n as u32) + 0.22),
+                        ],
+                        MICRO.stroke_width(1),
+                    )
                 })
-            })
-            .collect();
-        if !reverts.is_empty() {
-            chart.draw_series(reverts).map_err(err)?;
-            legend.push((String::from("revert"), Mark::Cross(REVERT.to_rgba())));
-        }
-        let failed: Vec<_> = run
-            .checks
-            .iter()
-            .filter(|c| !c.3)
-            .map(|(t, ..)| {
+        })
+        .collect();
+    layer(
+        chart,
+        legend,
+        micro,
+        "micro block",
+        Mark::VLine(MICRO.to_rgba(), 1),
+    )?;
+    let macros: Vec<_> = run
+        .chains
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| tl.shown(*n as u32))
+        .flat_map(|(n, c)| {
+            c.macro_blocks.iter().map(move |(t, _)| {
+                let y = tl.y(n as u32);
                 PathElement::new(
-                    vec![(secs(*t), -0.5), (secs(*t), rows as f64 - 0.5)],
-                    FAIL.stroke_width(2),
+                    vec![(secs(*t), y - 0.4), (secs(*t), y + 0.4)],
+                    MACRO.stroke_width(3),
                 )
             })
-            .collect();
-        if !failed.is_empty() {
-            chart.draw_series(failed).map_err(err)?;
-            legend.push((String::from("failed check"), Mark::HLine(FAIL.to_rgba())));
-        }
-        Ok(())
-    })
+        })
+        .collect();
+    layer(
+        chart,
+        legend,
+        macros,
+        "macro block",
+        Mark::VLine(MACRO.to_rgba(), 3),
+    )
+}
+
+/// The timeline's events: view changes, reverts, failed checks (across every row).
+fn timeline_events(
+    chart: &mut LinearChart<'_, '_>,
+    legend: &mut Legend,
+    run: &SimRun,
+    tl: Timeline,
+) -> Result<(), Error> {
+    let views: Vec<_> = run
+        .chains
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| tl.shown(*n as u32))
+        .flat_map(|(n, c)| {
+            c.view_changes.iter().map(move |(t, _)| {
+                TriangleMarker::new((secs(*t), tl.y(n as u32) + 0.3), 6, VIEW.filled())
+            })
+        })
+        .collect();
+    layer(
+        chart,
+        legend,
+        views,
+        "view change",
+        Mark::Triangle(VIEW.to_rgba()),
+    )?;
+    let reverts: Vec<_> = run
+        .chains
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| tl.shown(*n as u32))
+        .flat_map(|(n, c)| {
+            c.reverts.iter().map(move |(t, ..)| {
+                Cross::new((secs(*t), tl.y(n as u32)), 7, REVERT.stroke_width(3))
+            })
+        })
+        .collect();
+    layer(
+        chart,
+        legend,
+        reverts,
+        "revert",
+        Mark::Cross(REVERT.to_rgba()),
+    )?;
+    let failed: Vec<_> = run
+        .checks
+        .iter()
+        .filter(|c| !c.3)
+        .map(|(t, ..)| {
+            PathElement::new(
+                vec![(secs(*t), -0.5), (secs(*t), tl.rows as f64 - 0.5)],
+                FAIL.stroke_width(2),
+            )
+        })
+        .collect();
+    layer(
+        chart,
+        legend,
+        failed,
+        "failed check",
+        Mark::HLine(FAIL.to_rgba()),
+    )
 }
 
 /// Chain height over time per node: epoch plus the fraction of the epoch's micro blocks,
@@ -578,87 +675,77 @@ pub fn snowball_rounds(run: &SimRun) -> Result<String, Error> {
     let end_s = secs(run.summary.duration_ns).max(1e-3);
     // Tall enough for the legend's ten entries.
     let height = (90 + 26 * rows).max(250);
-    let labels = nodes.clone();
+    let label = |i: u32| {
+        nodes
+            .get(i as usize)
+            .map(|n| format!("node {n}"))
+            .unwrap_or_default()
+    };
     svg(height, |root, legend| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..end_s, -0.5f64..(rows as f64 - 0.5))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(rows as usize + 1)
-            .y_label_formatter(&|v| {
-                let r = v.round();
-                if (v - r).abs() < 1e-6 && r >= 0.0 && r < rows as f64 {
-                    labels
-                        .get((rows - 1 - r as u32) as usize)
-                        .map(|n| format!("node {n}"))
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .x_desc("simulated time (s)")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .report_style()
-            .draw()
-            .map_err(err)?;
-        for state in crate::sim::SNOWBALL_STATES {
-            let color = snowball_color(state);
-            let rects: Vec<_> = run
-                .snowball
-                .iter()
-                .filter_map(|r| row_of(r.node).map(|y| (r, y)))
-                .flat_map(|(r, y)| {
-                    r.phases.iter().filter(|p| p.state == state).map(move |p| {
-                        Rectangle::new(
-                            [(secs(p.from_ns), y - 0.3), (secs(p.to_ns), y + 0.3)],
-                            color.filled(),
-                        )
-                    })
-                })
-                .collect();
-            if !rects.is_empty() {
-                chart.draw_series(rects).map_err(err)?;
-                legend.push((state.to_string(), Mark::Box(color.to_rgba())));
-            }
-        }
-        let ok: Vec<_> = run
+        let mut chart = row_chart(root, end_s, rows, 80, &label)?;
+        snowball_phases(&mut chart, legend, run, &row_of)?;
+        snowball_outcomes(&mut chart, legend, run, &row_of)
+    })
+}
+
+/// Each round's phases as spans coloured by state, on its node's row (`row_of`).
+fn snowball_phases(
+    chart: &mut LinearChart<'_, '_>,
+    legend: &mut Legend,
+    run: &SimRun,
+    row_of: &dyn Fn(u32) -> Option<f64>,
+) -> Result<(), Error> {
+    for state in crate::sim::SNOWBALL_STATES {
+        let color = snowball_color(state);
+        let rects: Vec<_> = run
             .snowball
             .iter()
-            .filter(|r| r.outcome == Some(true))
-            .filter_map(|r| {
-                row_of(r.node).map(|y| {
-                    TriangleMarker::new(
-                        (secs(r.end_ns), y + 0.3),
-                        6,
-                        RGBColor(30, 142, 62).filled(),
+            .filter_map(|r| row_of(r.node).map(|y| (r, y)))
+            .flat_map(|(r, y)| {
+                r.phases.iter().filter(|p| p.state == state).map(move |p| {
+                    Rectangle::new(
+                        [(secs(p.from_ns), y - 0.3), (secs(p.to_ns), y + 0.3)],
+                        color.filled(),
                     )
                 })
             })
             .collect();
-        if !ok.is_empty() {
-            chart.draw_series(ok).map_err(err)?;
-            legend.push((
-                "succeeded".into(),
-                Mark::Triangle(RGBColor(30, 142, 62).to_rgba()),
-            ));
-        }
-        let failed: Vec<_> = run
-            .snowball
-            .iter()
-            .filter(|r| r.outcome == Some(false))
-            .filter_map(|r| {
-                row_of(r.node).map(|y| Cross::new((secs(r.end_ns), y), 7, FAIL.stroke_width(3)))
-            })
-            .collect();
-        if !failed.is_empty() {
-            chart.draw_series(failed).map_err(err)?;
-            legend.push(("failed".into(), Mark::Cross(FAIL.to_rgba())));
-        }
-        Ok(())
-    })
+        layer(chart, legend, rects, state, Mark::Box(color.to_rgba()))?;
+    }
+    Ok(())
+}
+
+/// Where each round ended: a green triangle when it succeeded, a red cross when it failed.
+fn snowball_outcomes(
+    chart: &mut LinearChart<'_, '_>,
+    legend: &mut Legend,
+    run: &SimRun,
+    row_of: &dyn Fn(u32) -> Option<f64>,
+) -> Result<(), Error> {
+    let green = RGBColor(30, 142, 62);
+    let ok: Vec<_> = run
+        .snowball
+        .iter()
+        .filter(|r| r.outcome == Some(true))
+        .filter_map(|r| {
+            row_of(r.node)
+                .map(|y| TriangleMarker::new((secs(r.end_ns), y + 0.3), 6, green.filled()))
+        })
+        .collect();
+    layer(
+        chart,
+        legend,
+        ok,
+        "succeeded",
+        Mark::Triangle(green.to_rgba()),
+    )?;
+    let failed: Vec<_> = run
+        .snowball
+        .iter()
+        .filter(|r| r.outcome == Some(false))
+        .filter_map(|r| {
+            row_of(r.node).map(|y| Cross::new((secs(r.end_ns), y), 7, FAIL.stroke_width(3)))
+        })
+        .collect();
+    layer(chart, legend, failed, "failed", Mark::Cross(FAIL.to_rgba()))
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use stegosim_formats::duration::{Unit, format_fixed};
 pub use stegosim_formats::summary::{Check, Counts, DropCounts, Failure, Summary, TxCounts};
-use stegosim_formats::trace::{Event, Fault, TraceLine};
+use stegosim_formats::trace::{Event, Fault, SnowballStatus, Step, TraceLine};
 
 use crate::Error;
 
@@ -149,6 +149,37 @@ impl SnowballRound {
     }
 }
 
+/// What reading a trace keeps open between lines: spans not yet closed, rounds not yet
+/// finished, and every block's time for the longest gap.
+#[derive(Debug)]
+struct TraceState {
+    /// The run's end: where spans and rounds still open at the last line end.
+    end_ns: u64,
+    /// Crashed nodes, since when (closed by a restart).
+    down_since: BTreeMap<u32, u64>,
+    /// Partitions and cuts, until a `heal` closes them all.
+    cuts_open: Vec<Span>,
+    /// Nodes whose clock drifts: since when, and the span's label.
+    drift_open: BTreeMap<u32, (u64, String)>,
+    /// Times of every micro block any node prepared.
+    block_times: Vec<u64>,
+    /// Each node's Snowball round not yet succeeded or failed.
+    rounds_open: BTreeMap<u32, SnowballRound>,
+}
+
+impl TraceState {
+    fn new(end_ns: u64) -> Self {
+        TraceState {
+            end_ns,
+            down_since: BTreeMap::new(),
+            cuts_open: Vec::new(),
+            drift_open: BTreeMap::new(),
+            block_times: Vec::new(),
+            rounds_open: BTreeMap::new(),
+        }
+    }
+}
+
 /// A simulation run: its summary and what its trace shows.
 #[derive(Debug, Clone)]
 pub struct SimRun {
@@ -260,14 +291,10 @@ impl SimRun {
         self.checks.push((t, kind.to_string(), name, held));
     }
 
+    /// Reads the trace line by line; each event kind has its handler below, and
+    /// [`TraceState`] holds what is open until a later line closes it.
     fn read_trace(&mut self, path: &Path, reader: impl BufRead) -> Result<(), Error> {
-        let end_ns = self.summary.duration_ns;
-        // Open spans: crash per node, network cuts until `heal`.
-        let mut down_since: BTreeMap<u32, u64> = BTreeMap::new();
-        let mut cuts_open: Vec<Span> = Vec::new();
-        let mut drift_open: BTreeMap<u32, (u64, String)> = BTreeMap::new();
-        let mut block_times: Vec<u64> = Vec::new();
-        let mut rounds_open: BTreeMap<u32, SnowballRound> = BTreeMap::new();
+        let mut st = TraceState::new(self.summary.duration_ns);
         for (index, line) in reader.lines().enumerate() {
             if index >= TRACE_LINES_MAX {
                 self.trace_truncated = true;
@@ -286,254 +313,258 @@ impl SimRun {
                 message: e.to_string(),
             })?;
             self.trace_lines_read += 1;
-            let (t, node) = (l.t_ns, l.node);
-            match (l.event, node) {
-                (Event::RunStarted(r), _) => {
-                    self.nodes = r.nodes as u32;
-                    self.validators = r.validators as u32;
-                }
-                (Event::MicroBlockPrepared(m), Some(n)) => {
-                    block_times.push(t);
-                    self.chain(n)
-                        .micro
-                        .push((t, m.epoch, m.offset, m.view_change));
-                }
-                (Event::MacroBlockCommitted(m), Some(n)) => {
-                    self.chain(n).macro_blocks.push((t, m.epoch));
-                }
-                (Event::ViewChange(v), Some(n)) => {
-                    let (e, o, v) = (v.epoch, v.offset, v.view_change);
-                    self.chain(n).view_changes.push((t, v));
-                    self.notable.push(Notable {
-                        t_ns: t,
-                        node: Some(n),
-                        what: "view change".into(),
-                        detail: format!("epoch {e} offset {o}: view {v}"),
-                        bad: false,
-                    });
-                }
-                (Event::MicroBlockReverted(r), Some(n)) => {
-                    let (e, o) = (r.epoch, r.offset);
-                    self.chain(n).reverts.push((t, e, o));
-                    self.notable.push(Notable {
-                        t_ns: t,
-                        node: Some(n),
-                        what: "revert".into(),
-                        detail: format!("micro block epoch {e} offset {o} reverted"),
-                        bad: true,
-                    });
-                }
-                (Event::TimerStall, Some(n)) => {
-                    self.chain(n).timer_stalls.push(t);
-                    self.notable.push(Notable {
-                        t_ns: t,
-                        node: Some(n),
-                        what: "timer stall".into(),
-                        detail: "woken at the same instant 16 times in a row".into(),
-                        bad: true,
-                    });
-                }
-                (Event::TransactionStatus(s), _) => {
-                    let changes = self.transactions.entry(s.tx).or_default();
-                    if changes
-                        .last()
-                        .map(|(_, st)| st != &s.status)
-                        .unwrap_or(true)
-                    {
-                        changes.push((t, s.status));
-                    }
-                }
-                (Event::MessageDropped(d), _) => {
-                    self.dropped.push((t, d.reason, d.count));
-                }
-                (Event::Fault(fault), node) => {
-                    let name = fault.name();
-                    self.notable.push(Notable {
-                        t_ns: t,
-                        node,
-                        what: format!("fault: {name}"),
-                        detail: fault_detail(&fault),
-                        bad: !matches!(fault, Fault::Heal(_) | Fault::Restart(_)),
-                    });
-                    match (fault, node) {
-                        (Fault::Crash(_), Some(n)) => {
-                            down_since.entry(n).or_insert(t);
-                        }
-                        (Fault::Restart(_), Some(n)) => {
-                            if let Some(from) = down_since.remove(&n) {
-                                self.spans.push(Span {
-                                    from_ns: from,
-                                    to_ns: t,
-                                    nodes: vec![n],
-                                    what: "crash".into(),
-                                });
-                            }
-                        }
-                        (Fault::Partition(p), _) => {
-                            cuts_open.push(Span {
-                                from_ns: t,
-                                to_ns: end_ns,
-                                nodes: partition_minority(&p.groups),
-                                what: "partition".into(),
-                            });
-                        }
-                        (Fault::Cut(c), _) => {
-                            let mut nodes = c.from;
-                            nodes.extend(c.to);
-                            nodes.sort_unstable();
-                            nodes.dedup();
-                            cuts_open.push(Span {
-                                from_ns: t,
-                                to_ns: end_ns,
-                                nodes,
-                                what: "cut".into(),
-                            });
-                        }
-                        (Fault::Heal(_), _) => {
-                            for mut s in cuts_open.drain(..) {
-                                s.to_ns = t;
-                                self.spans.push(s);
-                            }
-                        }
-                        (Fault::ClockDrift(d), Some(n)) => {
-                            if let Some((from, what)) = drift_open.remove(&n) {
-                                self.spans.push(Span {
-                                    from_ns: from,
-                                    to_ns: t,
-                                    nodes: vec![n],
-                                    what,
-                                });
-                            }
-                            if d.drift_ppm != 0 {
-                                drift_open
-                                    .insert(n, (t, format!("clock drift {} ppm", d.drift_ppm)));
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                (Event::Step(s), node) => {
-                    if let Some(error) = s.error {
-                        self.notable.push(Notable {
-                            t_ns: t,
-                            node,
-                            what: format!("step {} failed", s.action),
-                            detail: error,
-                            bad: true,
-                        });
-                    } else if s.action == "pop_micro_block" {
-                        self.notable.push(Notable {
-                            t_ns: t,
-                            node,
-                            what: "step pop_micro_block".into(),
-                            detail: format!(
-                                "epoch={} offset={}",
-                                s.epoch.unwrap_or(0),
-                                s.offset.unwrap_or(0)
-                            ),
-                            bad: false,
-                        });
-                    }
-                }
-                (Event::Refused(r), node) => {
-                    self.notable.push(Notable {
-                        t_ns: t,
-                        node,
-                        what: "refused".into(),
-                        detail: format!("{}: {}", r.what, r.error),
-                        bad: false,
-                    });
-                }
-                (Event::SnowballStatus(s), node) => {
-                    if s.state.is_empty() {
-                        return Err(Error::Format {
-                            path: path.to_path_buf(),
-                            line: index + 1,
-                            message: "snowball_status without a state".into(),
-                        });
-                    }
-                    let state = s.state;
-                    let node = node.unwrap_or(0);
-                    let session = s.session_id.map(|id| id.to_string());
-                    let participants = s.participants;
-                    // A new session on a node whose round is still open: that round never
-                    // finished.
-                    if let Some(open) = rounds_open.get(&node)
-                        && session.is_some()
-                        && open.session.is_some()
-                        && open.session != session
-                    {
-                        let mut r = rounds_open.remove(&node).expect("open round");
-                        r.end_ns = t;
-                        if let Some(p) = r.phases.last_mut() {
-                            p.to_ns = t;
-                        }
-                        self.snowball.push(r);
-                    }
-                    let round = rounds_open.entry(node).or_insert_with(|| SnowballRound {
-                        node,
-                        session: session.clone(),
-                        participants: None,
-                        phases: Vec::new(),
-                        outcome: None,
-                        end_ns,
-                    });
-                    if round.session.is_none() {
-                        round.session = session;
-                    }
-                    if participants.is_some() {
-                        round.participants = participants;
-                    }
-                    if state == "succeeded" || state == "failed" {
-                        let mut r = rounds_open.remove(&node).expect("open round");
-                        if let Some(p) = r.phases.last_mut() {
-                            p.to_ns = t;
-                        }
-                        r.end_ns = t;
-                        r.outcome = Some(state == "succeeded");
-                        if state == "failed" {
-                            self.notable.push(Notable {
-                                t_ns: t,
-                                node: Some(node),
-                                what: "Snowball round failed".into(),
-                                detail: format!(
-                                    "session {} in {}{}",
-                                    r.session.as_deref().unwrap_or("?"),
-                                    r.failed_in().unwrap_or("its first phase"),
-                                    r.participants
-                                        .map(|n| format!(", {n} participants"))
-                                        .unwrap_or_default()
-                                ),
-                                bad: true,
-                            });
-                        }
-                        self.snowball.push(r);
-                    } else if round
-                        .phases
-                        .last()
-                        .map(|p| p.state != state)
-                        .unwrap_or(true)
-                    {
-                        if let Some(p) = round.phases.last_mut() {
-                            p.to_ns = t;
-                        }
-                        round.phases.push(SnowballPhase {
-                            state,
-                            from_ns: t,
-                            to_ns: end_ns,
-                        });
-                    }
-                }
-                (Event::Expectation(e), _) => {
-                    self.check(t, "expectation", e.name, e.held, e.detail);
-                }
-                (Event::Invariant(i), _) => {
-                    self.check(t, "invariant", i.name, i.held, i.detail);
-                }
-                _ => {}
-            }
+            self.handle_event(&mut st, l)
+                .map_err(|message| Error::Format {
+                    path: path.to_path_buf(),
+                    line: index + 1,
+                    message: message.into(),
+                })?;
         }
-        for (n, from) in down_since {
+        self.finish_trace(st);
+        Ok(())
+    }
+
+    /// A notable event.
+    fn note(&mut self, t_ns: u64, node: Option<u32>, what: String, detail: String, bad: bool) {
+        self.notable.push(Notable {
+            t_ns,
+            node,
+            what,
+            detail,
+            bad,
+        });
+    }
+
+    /// One trace line's event; an error is a message for the line. One flat match over the
+    /// kinds (a table: kind -> what it records); the longer kinds have handlers of their own.
+    fn handle_event(&mut self, st: &mut TraceState, l: TraceLine) -> Result<(), &'static str> {
+        let (t, node) = (l.t_ns, l.node);
+        match (l.event, node) {
+            (Event::RunStarted(r), _) => {
+                self.nodes = r.nodes as u32;
+                self.validators = r.validators as u32;
+            }
+            (Event::MicroBlockPrepared(m), Some(n)) => {
+                st.block_times.push(t);
+                let micro = (t, m.epoch, m.offset, m.view_change);
+                self.chain(n).micro.push(micro);
+            }
+            (Event::MacroBlockCommitted(m), Some(n)) => {
+                self.chain(n).macro_blocks.push((t, m.epoch));
+            }
+            (Event::ViewChange(v), Some(n)) => {
+                let (e, o, v) = (v.epoch, v.offset, v.view_change);
+                self.chain(n).view_changes.push((t, v));
+                let detail = format!("epoch {e} offset {o}: view {v}");
+                self.note(t, Some(n), "view change".into(), detail, false);
+            }
+            (Event::MicroBlockReverted(r), Some(n)) => {
+                let (e, o) = (r.epoch, r.offset);
+                self.chain(n).reverts.push((t, e, o));
+                let detail = format!("micro block epoch {e} offset {o} reverted");
+                self.note(t, Some(n), "revert".into(), detail, true);
+            }
+            (Event::TimerStall, Some(n)) => {
+                self.chain(n).timer_stalls.push(t);
+                let detail = "woken at the same instant 16 times in a row".into();
+                self.note(t, Some(n), "timer stall".into(), detail, true);
+            }
+            (Event::TransactionStatus(s), _) => {
+                let changes = self.transactions.entry(s.tx).or_default();
+                if changes
+                    .last()
+                    .map(|(_, st)| st != &s.status)
+                    .unwrap_or(true)
+                {
+                    changes.push((t, s.status));
+                }
+            }
+            (Event::MessageDropped(d), _) => self.dropped.push((t, d.reason, d.count)),
+            (Event::Fault(fault), node) => self.handle_fault(st, t, node, fault),
+            (Event::Step(s), node) => self.handle_step(t, node, s),
+            (Event::Refused(r), node) => {
+                let detail = format!("{}: {}", r.what, r.error);
+                self.note(t, node, "refused".into(), detail, false);
+            }
+            (Event::SnowballStatus(s), node) => {
+                if s.state.is_empty() {
+                    return Err("snowball_status without a state");
+                }
+                self.handle_snowball(st, t, node.unwrap_or(0), s);
+            }
+            (Event::Expectation(e), _) => {
+                self.check(t, "expectation", e.name, e.held, e.detail);
+            }
+            (Event::Invariant(i), _) => {
+                self.check(t, "invariant", i.name, i.held, i.detail);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A fault: notable, and it opens or closes a span (crash, partition, cut, drift).
+    fn handle_fault(&mut self, st: &mut TraceState, t: u64, node: Option<u32>, fault: Fault) {
+        let what = format!("fault: {}", fault.name());
+        let bad = !matches!(fault, Fault::Heal(_) | Fault::Restart(_));
+        self.note(t, node, what, fault_detail(&fault), bad);
+        match (fault, node) {
+            (Fault::Crash(_), Some(n)) => {
+                st.down_since.entry(n).or_insert(t);
+            }
+            (Fault::Restart(_), Some(n)) => {
+                if let Some(from) = st.down_since.remove(&n) {
+                    self.spans.push(Span {
+                        from_ns: from,
+                        to_ns: t,
+                        nodes: vec![n],
+                        what: "crash".into(),
+                    });
+                }
+            }
+            (Fault::Partition(p), _) => {
+                st.cuts_open.push(Span {
+                    from_ns: t,
+                    to_ns: st.end_ns,
+                    nodes: partition_minority(&p.groups),
+                    what: "partition".into(),
+                });
+            }
+            (Fault::Cut(c), _) => {
+                let mut nodes = c.from;
+                nodes.extend(c.to);
+                nodes.sort_unstable();
+                nodes.dedup();
+                st.cuts_open.push(Span {
+                    from_ns: t,
+                    to_ns: st.end_ns,
+                    nodes,
+                    what: "cut".into(),
+                });
+            }
+            (Fault::Heal(_), _) => {
+                for mut s in st.cuts_open.drain(..) {
+                    s.to_ns = t;
+                    self.spans.push(s);
+                }
+            }
+            (Fault::ClockDrift(d), Some(n)) => {
+                if let Some((from, what)) = st.drift_open.remove(&n) {
+                    self.spans.push(Span {
+                        from_ns: from,
+                        to_ns: t,
+                        nodes: vec![n],
+                        what,
+                    });
+                }
+                if d.drift_ppm != 0 {
+                    let what = format!("clock drift {} ppm", d.drift_ppm);
+                    st.drift_open.insert(n, (t, what));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A step: notable when it failed, or when it popped a micro block.
+    fn handle_step(&mut self, t: u64, node: Option<u32>, s: Step) {
+        if let Some(error) = s.error {
+            self.note(t, node, format!("step {} failed", s.action), error, true);
+        } else if s.action == "pop_micro_block" {
+            let detail = format!(
+                "epoch={} offset={}",
+                s.epoch.unwrap_or(0),
+                s.offset.unwrap_or(0)
+            );
+            self.note(t, node, "step pop_micro_block".into(), detail, false);
+        }
+    }
+
+    /// A Snowball status (its state is not empty): opens, extends or closes the node's round.
+    fn handle_snowball(&mut self, st: &mut TraceState, t: u64, node: u32, s: SnowballStatus) {
+        let state = s.state;
+        let session = s.session_id.map(|id| id.to_string());
+        let participants = s.participants;
+        // A new session on a node whose round is still open: that round never finished.
+        if let Some(open) = st.rounds_open.get(&node)
+            && session.is_some()
+            && open.session.is_some()
+            && open.session != session
+        {
+            let mut r = st.rounds_open.remove(&node).expect("open round");
+            r.end_ns = t;
+            if let Some(p) = r.phases.last_mut() {
+                p.to_ns = t;
+            }
+            self.snowball.push(r);
+        }
+        let end_ns = st.end_ns;
+        let round = st.rounds_open.entry(node).or_insert_with(|| SnowballRound {
+            node,
+            session: session.clone(),
+            participants: None,
+            phases: Vec::new(),
+            outcome: None,
+            end_ns,
+        });
+        if round.session.is_none() {
+            round.session = session;
+        }
+        if participants.is_some() {
+            round.participants = participants;
+        }
+        if state == "succeeded" || state == "failed" {
+            let r = st.rounds_open.remove(&node).expect("open round");
+            self.close_round(t, r, state == "succeeded");
+        } else if round
+            .phases
+            .last()
+            .map(|p| p.state != state)
+            .unwrap_or(true)
+        {
+            if let Some(p) = round.phases.last_mut() {
+                p.to_ns = t;
+            }
+            round.phases.push(SnowballPhase {
+                state,
+                from_ns: t,
+                to_ns: end_ns,
+            });
+        }
+    }
+
+    /// A round that succeeded or failed at `t` (a failure is notable).
+    fn close_round(&mut self, t: u64, mut r: SnowballRound, succeeded: bool) {
+        if let Some(p) = r.phases.last_mut() {
+            p.to_ns = t;
+        }
+        r.end_ns = t;
+        r.outcome = Some(succeeded);
+        if !succeeded {
+            let detail = format!(
+                "session {} in {}{}",
+                r.session.as_deref().unwrap_or("?"),
+                r.failed_in().unwrap_or("its first phase"),
+                r.participants
+                    .map(|n| format!(", {n} participants"))
+                    .unwrap_or_default()
+            );
+            self.note(
+                t,
+                Some(r.node),
+                "Snowball round failed".into(),
+                detail,
+                true,
+            );
+        }
+        self.snowball.push(r);
+    }
+
+    /// After the last line: what is still open lasts to the run's end; sorts; node count;
+    /// the longest gap between blocks.
+    fn finish_trace(&mut self, st: TraceState) {
+        let end_ns = st.end_ns;
+        for (n, from) in st.down_since {
             self.spans.push(Span {
                 from_ns: from,
                 to_ns: end_ns,
@@ -541,8 +572,8 @@ impl SimRun {
                 what: "crash".into(),
             });
         }
-        self.spans.extend(cuts_open);
-        for (n, (from, what)) in drift_open {
+        self.spans.extend(st.cuts_open);
+        for (n, (from, what)) in st.drift_open {
             self.spans.push(Span {
                 from_ns: from,
                 to_ns: end_ns,
@@ -550,7 +581,7 @@ impl SimRun {
                 what,
             });
         }
-        self.snowball.extend(rounds_open.into_values());
+        self.snowball.extend(st.rounds_open.into_values());
         self.snowball.sort_by_key(|r| (r.start_ns(), r.node));
         self.spans.sort_by_key(|s| (s.from_ns, s.to_ns));
         // Stable sort: same-time events keep trace order.
@@ -563,6 +594,7 @@ impl SimRun {
             self.chains
                 .resize_with(self.nodes as usize, NodeChain::default);
         }
+        let mut block_times = st.block_times;
         block_times.sort_unstable();
         block_times.dedup();
         self.longest_gap = block_times
@@ -572,7 +604,6 @@ impl SimRun {
                 to_ns: w[1],
             })
             .max_by_key(|g| (g.len_ns(), std::cmp::Reverse(g.from_ns)));
-        Ok(())
     }
 
     /// Per status, how many transactions were in it at each of `buckets` evenly spaced
