@@ -46,7 +46,7 @@ use crate::cluster::DriverEvent;
 use crate::des::net::DropReason;
 use crate::outcome::{CheckResult, DropCounts, Outcome, OutcomeBuilder};
 use crate::scenario::{Located, Scenario, Step};
-use crate::trace::Trace;
+use crate::trace::{self, Trace};
 use crate::wallet::Wallet;
 
 /// The connection id of the scenario's API client on every node.
@@ -322,7 +322,7 @@ impl<'a, B: Backend> Runner<'a, B> {
                 t,
                 Some(id),
                 ft::Event::Resubmit(ft::Resubmit {
-                    tx: hash.to_string(),
+                    tx: trace::hex(&hash),
                     attempt: attempt as u64,
                 }),
             );

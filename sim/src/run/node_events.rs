@@ -8,7 +8,7 @@ use stegosim_node::node::{Event, NodeId, TxStatus};
 
 use super::Runner;
 use crate::backend::Backend;
-use crate::trace::Trace;
+use crate::trace::{Trace, hex, hex_of};
 
 /// What a node event's line needs besides the event.
 pub(crate) struct Context<'e> {
@@ -36,13 +36,7 @@ impl<B: Backend> Runner<'_, B> {
         let leader = match event {
             Event::MicroBlockPrepared { leader, .. } => Some(match self.b.node_of_key(leader) {
                 Some(n) => ft::Leader::Node(n),
-                None => ft::Leader::Key(
-                    leader
-                        .as_bytes()
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect(),
-                ),
+                None => ft::Leader::Key(hex_of(leader.as_bytes())),
             }),
             _ => None,
         };
@@ -75,7 +69,7 @@ pub(crate) fn trace(trace: &mut Trace, cx: &Context<'_>, event: &Event) {
             epoch: *epoch,
             offset: *offset as u64,
             view_change: *view_change as u64,
-            hash: hash.to_string(),
+            hash: hex(hash),
             leader: cx
                 .leader
                 .clone()
@@ -91,7 +85,7 @@ pub(crate) fn trace(trace: &mut Trace, cx: &Context<'_>, event: &Event) {
             epoch: *epoch,
             offset: *offset as u64,
             view_change: *view_change as u64,
-            hash: hash.to_string(),
+            hash: hex(hash),
         }),
         Event::MacroBlockCommitted {
             epoch,
@@ -101,7 +95,7 @@ pub(crate) fn trace(trace: &mut Trace, cx: &Context<'_>, event: &Event) {
         } => ft::Event::MacroBlockCommitted(ft::MacroBlockCommitted {
             epoch: *epoch,
             round: *round as u64,
-            hash: hash.to_string(),
+            hash: hex(hash),
             transactions: *transactions as u64,
         }),
         Event::ViewChange {
@@ -133,7 +127,7 @@ pub(crate) fn trace(trace: &mut Trace, cx: &Context<'_>, event: &Event) {
 /// A `transaction_status` line's event.
 fn tx_status(tx_hash: &Hash, name: Option<&str>, status: &TxStatus) -> ft::TransactionStatus {
     let mut line = ft::TransactionStatus {
-        tx: tx_hash.to_string(),
+        tx: hex(tx_hash),
         name: name.map(str::to_string),
         status: status_name(status).to_string(),
         epoch: None,
@@ -183,18 +177,18 @@ fn restake(cx: &Context<'_>, tx_hash: &Hash, stakes: &[Hash], amount: i64) -> ft
             TxOutput::Stake(s) => ft::RestakeOutput {
                 active_until_epoch: Some(s.active_until_epoch),
                 amount: s.amount,
-                hash: o.hash().to_string(),
+                hash: hex(&o.hash()),
             },
             other => ft::RestakeOutput {
                 active_until_epoch: None,
                 amount: other.amount(),
-                hash: other.hash().to_string(),
+                hash: hex(&other.hash()),
             },
         })
         .collect();
     ft::Restake {
-        tx: tx_hash.to_string(),
-        stakes: stakes.iter().map(Hash::to_string).collect(),
+        tx: hex(tx_hash),
+        stakes: stakes.iter().map(hex).collect(),
         amount,
         outputs,
     }

@@ -14,6 +14,7 @@ use super::{Control, Runner};
 use crate::backend::Backend;
 use crate::des::net::LinkOptions;
 use crate::scenario::{self, Located, NodeRef, Nodes, Step, Workload};
+use crate::trace::hex;
 use crate::wallet::named_key;
 
 use super::RunError;
@@ -303,7 +304,7 @@ impl<B: Backend> Runner<'_, B> {
             Step::Restake { .. } => {
                 match self.call(id, |n, now| n.restake(now, true)) {
                     Some(hashes) => {
-                        let txs = hashes.iter().map(Hash::to_string).collect();
+                        let txs = hashes.iter().map(hex).collect();
                         self.step_line(
                             id,
                             ft::Step {
@@ -369,7 +370,7 @@ impl<B: Backend> Runner<'_, B> {
                     to: Some(to.into()),
                     amount_ustg: Some(amount_ustg),
                     name: Some(name.clone()),
-                    tx: Some(hash.to_string()),
+                    tx: Some(hex(&hash)),
                     ..step_event("pay", step.line as u64)
                 },
             ),
