@@ -83,6 +83,40 @@ fn a_failing_expectation_exits_non_zero_and_prints_the_reproducer() {
 }
 
 #[test]
+fn a_failing_turmoil_run_prints_a_reproducer_on_turmoil() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("impossible.toml"),
+        "name = \"impossible\"\nduration = \"12s\"\n[network]\nvalidators = 4\n\n\
+         [[expect]]\nkind = \"epoch\"\nat_least = 5\nby = \"10s\"\n",
+    )
+    .unwrap();
+    let out = stegosim(
+        &[
+            "run",
+            "impossible.toml",
+            "--seed",
+            "42",
+            "--engine",
+            "turmoil",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let want = "stegosim run impossible.toml --seed 42 --engine turmoil";
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("reproduce with: {want}")),
+        "{stdout}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("out/impossible-42/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["reproduce"], want);
+}
+
+#[test]
 fn a_bad_file_is_an_error_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -1,120 +1,25 @@
 //! The trace: one JSON object per line, and a running BLAKE3 hash of its bytes.
 //!
-//! Every line starts with `{"t_ns":<virtual ns since the start>,"node":<index or null>,
-//! "kind":"<kind>"` and goes on with the kind's fields in a fixed order. Only simulated facts
-//! go in (no wall-clock time, no paths, no host names), so the same seed and build give the
-//! same bytes wherever the trace is written; the hash proves it. `sim/README.md` documents
-//! every kind.
-//!
-//! The format's types are `stegosim_formats::trace` (one `Event` variant per kind, a
-//! `TraceWriter` with this same running hash), which the reports read the trace with and
-//! whose bytes are proven equal to this builder's; the runner is to build those lines instead
-//! of calling [`Trace::emit`] once its restructuring lands, and this builder then goes.
+//! Every line is a `stegosim_formats::trace::TraceLine`: `{"t_ns":<virtual ns since the
+//! start>,"node":<index or null>,"kind":"<kind>"` and the fields of its
+//! `stegosim_formats::trace::Event`, in a fixed order. Only simulated facts go in (no
+//! wall-clock time, no paths, no host names), so the same seed and build give the same bytes
+//! wherever the trace is written; the hash proves it. The formats crate owns the bytes and the
+//! hash (`TraceWriter`), and the reports read the trace with the same types; this is the
+//! simulator's side: where the bytes go (a file, or nothing), the lines kept for tests, and
+//! the first write error.
 
 use std::io::Write;
 
-/// Builds one trace line. Fields come out in the order they are added.
-#[derive(Debug)]
-pub struct Line<'a> {
-    buf: &'a mut Vec<u8>,
-}
+use stegosim_formats::trace::{Event, TraceLine, TraceWriter};
+use stegosim_node::crypto::Hash;
 
-impl Line<'_> {
-    fn key(&mut self, key: &str) {
-        self.buf.extend_from_slice(b",\"");
-        self.buf.extend_from_slice(key.as_bytes());
-        self.buf.extend_from_slice(b"\":");
-    }
-
-    /// An unsigned integer field.
-    pub fn u64(self, key: &str, v: u64) -> Self {
-        let mut s = self;
-        s.key(key);
-        s.buf.extend_from_slice(v.to_string().as_bytes());
-        s
-    }
-
-    /// A signed integer field.
-    pub fn i64(self, key: &str, v: i64) -> Self {
-        let mut s = self;
-        s.key(key);
-        s.buf.extend_from_slice(v.to_string().as_bytes());
-        s
-    }
-
-    /// A float field (shortest round-trip form; non-finite values become `null`).
-    pub fn f64(self, key: &str, v: f64) -> Self {
-        let mut s = self;
-        s.key(key);
-        if v.is_finite() {
-            let text = serde_json::to_string(&v).expect("finite floats serialise");
-            s.buf.extend_from_slice(text.as_bytes());
-        } else {
-            s.buf.extend_from_slice(b"null");
-        }
-        s
-    }
-
-    /// A boolean field.
-    pub fn bool(self, key: &str, v: bool) -> Self {
-        let mut s = self;
-        s.key(key);
-        s.buf
-            .extend_from_slice(if v { b"true" as &[u8] } else { b"false" });
-        s
-    }
-
-    /// A string field (escaped as JSON).
-    pub fn str(self, key: &str, v: &str) -> Self {
-        let mut s = self;
-        s.key(key);
-        serde_json::to_writer(&mut *s.buf, v).expect("writing to a Vec cannot fail");
-        s
-    }
-
-    /// An optional unsigned integer (`null` when absent).
-    pub fn opt_u64(self, key: &str, v: Option<u64>) -> Self {
-        match v {
-            Some(v) => self.u64(key, v),
-            None => self.raw(key, "null"),
-        }
-    }
-
-    /// An optional string (`null` when absent).
-    pub fn opt_str(self, key: &str, v: Option<&str>) -> Self {
-        match v {
-            Some(v) => self.str(key, v),
-            None => self.raw(key, "null"),
-        }
-    }
-
-    /// A field holding already-encoded JSON.
-    pub fn raw(self, key: &str, json: &str) -> Self {
-        let mut s = self;
-        s.key(key);
-        s.buf.extend_from_slice(json.as_bytes());
-        s
-    }
-
-    /// A field holding any serialisable value.
-    pub fn json<T: serde::Serialize + ?Sized>(self, key: &str, v: &T) -> Self {
-        let mut s = self;
-        s.key(key);
-        serde_json::to_writer(&mut *s.buf, v).expect("trace values always serialise");
-        s
-    }
-}
-
-/// Writes trace lines to an optional sink and hashes them.
+/// Writes trace lines to an optional sink; the formats crate's writer encodes and hashes them.
 pub struct Trace {
-    /// Running hash of every byte written.
-    hasher: blake3::Hasher,
-    /// Lines written.
-    lines: u64,
+    /// Encodes lines, hashes their bytes, counts them.
+    writer: TraceWriter,
     /// Where the lines go (a file, or nothing when only the hash is wanted).
     sink: Option<Box<dyn Write>>,
-    /// The line being built.
-    buf: Vec<u8>,
     /// The first error the sink returned; writing stops after it.
     error: Option<std::io::Error>,
     /// Lines also kept in memory (tests), when asked for.
@@ -124,7 +29,7 @@ pub struct Trace {
 impl std::fmt::Debug for Trace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Trace")
-            .field("lines", &self.lines)
+            .field("lines", &self.lines())
             .field("hash", &self.hash_hex())
             .finish()
     }
@@ -134,10 +39,8 @@ impl Trace {
     /// A trace writing to `sink` (or only hashing, with `None`).
     pub fn new(sink: Option<Box<dyn Write>>) -> Trace {
         Trace {
-            hasher: blake3::Hasher::new(),
-            lines: 0,
+            writer: TraceWriter::new(),
             sink,
-            buf: Vec::with_capacity(512),
             error: None,
             keep: None,
         }
@@ -149,35 +52,20 @@ impl Trace {
         self
     }
 
-    /// Writes one line: `build` adds the kind's fields.
-    pub fn emit(
-        &mut self,
-        t_ns: u64,
-        node: Option<u32>,
-        kind: &str,
-        build: impl FnOnce(Line<'_>) -> Line<'_>,
-    ) {
-        self.buf.clear();
-        self.buf.extend_from_slice(b"{\"t_ns\":");
-        self.buf.extend_from_slice(t_ns.to_string().as_bytes());
-        self.buf.extend_from_slice(b",\"node\":");
-        match node {
-            Some(n) => self.buf.extend_from_slice(n.to_string().as_bytes()),
-            None => self.buf.extend_from_slice(b"null"),
-        }
-        self.buf.extend_from_slice(b",\"kind\":");
-        serde_json::to_writer(&mut self.buf, kind).expect("writing to a Vec cannot fail");
-        let line = build(Line { buf: &mut self.buf });
-        let _ = line;
-        self.buf.extend_from_slice(b"}\n");
-        self.hasher.update(&self.buf);
-        self.lines += 1;
+    /// Writes one line: `event` at `t_ns` (virtual ns since the start), about `node`.
+    pub fn write(&mut self, t_ns: u64, node: Option<u32>, event: Event) {
+        self.write_line(&TraceLine::new(t_ns, node, event));
+    }
+
+    /// Writes one line.
+    pub fn write_line(&mut self, line: &TraceLine) {
+        let bytes = self.writer.write(line);
         if let Some(keep) = &mut self.keep {
-            keep.push(String::from_utf8_lossy(&self.buf[..self.buf.len() - 1]).into_owned());
+            keep.push(String::from_utf8_lossy(&bytes[..bytes.len() - 1]).into_owned());
         }
         if self.error.is_none() {
             if let Some(sink) = &mut self.sink {
-                if let Err(e) = sink.write_all(&self.buf) {
+                if let Err(e) = sink.write_all(bytes) {
                     self.error = Some(e);
                 }
             }
@@ -186,12 +74,12 @@ impl Trace {
 
     /// The hash of every byte so far, as 64 hex characters.
     pub fn hash_hex(&self) -> String {
-        self.hasher.finalize().to_hex().to_string()
+        self.writer.hash_hex()
     }
 
     /// Lines written so far.
     pub fn lines(&self) -> u64 {
-        self.lines
+        self.writer.lines()
     }
 
     /// The lines kept in memory, if asked for.
@@ -211,29 +99,83 @@ impl Trace {
     }
 }
 
+/// `hash` as the trace writes it: 64 lower-case hex characters, the text of its `Display`.
+/// `Display` goes through the formatter one character at a time (about 9,000 instructions a
+/// hash, measured), and most lines carry a hash; this is a table lookup per character.
+pub(crate) fn hex(hash: &Hash) -> String {
+    hex_of(&hash.0)
+}
+
+/// `bytes` as lower-case hex.
+pub(crate) fn hex_of(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 15)]);
+    }
+    String::from_utf8(out).expect("hex digits are ASCII")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stegosim_formats::trace::{Crash, Fault, Refused, ViewChange};
 
     #[test]
-    fn lines_are_json_with_fixed_leading_fields() {
+    fn hex_is_the_hash_display() {
+        for h in [
+            Hash([0; 32]),
+            Hash([0xff; 32]),
+            Hash(std::array::from_fn(|i| (i * 37 + 5) as u8)),
+        ] {
+            assert_eq!(hex(&h), h.to_string());
+        }
+    }
+
+    #[test]
+    fn lines_are_the_formats_lines_hashed_and_kept() {
         let mut t = Trace::new(None).keep_lines();
-        t.emit(5, Some(2), "view_change", |l| {
-            l.u64("epoch", 1).str("why", "a\"b")
-        });
-        t.emit(6, None, "fault", |l| l.bool("ok", true).f64("p", 0.25));
+        t.write(
+            5,
+            Some(2),
+            Event::ViewChange(ViewChange {
+                epoch: 1,
+                offset: 3,
+                view_change: 2,
+            }),
+        );
+        t.write(
+            6,
+            Some(1),
+            Event::Refused(Refused {
+                what: "block".into(),
+                error: "a\"b".into(),
+            }),
+        );
+        t.write(
+            7,
+            None,
+            Event::Fault(Fault::Crash(Crash { was_running: true })),
+        );
         let kept = t.kept().unwrap();
         assert_eq!(
             kept[0],
-            r#"{"t_ns":5,"node":2,"kind":"view_change","epoch":1,"why":"a\"b"}"#
+            r#"{"t_ns":5,"node":2,"kind":"view_change","epoch":1,"offset":3,"view_change":2}"#
         );
         assert_eq!(
             kept[1],
-            r#"{"t_ns":6,"node":null,"kind":"fault","ok":true,"p":0.25}"#
+            r#"{"t_ns":6,"node":1,"kind":"refused","what":"block","error":"a\"b"}"#
         );
-        let v: serde_json::Value = serde_json::from_str(&kept[0]).unwrap();
-        assert_eq!(v["kind"], "view_change");
-        assert_eq!(t.lines(), 2);
-        assert_eq!(t.hash_hex().len(), 64);
+        assert_eq!(
+            kept[2],
+            r#"{"t_ns":7,"node":null,"kind":"fault","fault":"crash","was_running":true}"#
+        );
+        assert_eq!(t.lines(), 3);
+        let all: String = kept.iter().map(|l| format!("{l}\n")).collect();
+        assert_eq!(
+            t.hash_hex(),
+            blake3::hash(all.as_bytes()).to_hex().to_string()
+        );
     }
 }

@@ -159,7 +159,8 @@ fn run_inner(args: RunArgs) -> Result<ExitCode> {
     let wall = started.elapsed();
     bar.finish_and_clear();
 
-    let reproduce = format!("stegosim run {label} --seed {seed}");
+    // `--engine turmoil` included when it ran there, so the printed command reproduces it.
+    let reproduce = outcome.reproduce(&label);
     let summary_path = out.join(summary::FILE_NAME);
     std::fs::write(&summary_path, summary_of(&outcome, &reproduce).to_json())
         .with_context(|| format!("cannot write {}", summary_path.display()))?;

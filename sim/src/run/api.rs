@@ -1,7 +1,9 @@
 //! What the scenario's API client hears: responses to `api` steps (traced; with `expect`,
 //! an expectation decided) and wallet notifications (traced; Snowball states recorded).
 
+use serde_json::value::RawValue;
 use stegosim_api::message::{ServerKind, ServerMessage, SnowballStatus};
+use stegosim_formats::trace as ft;
 use stegosim_node::crypto::Hash;
 use stegosim_node::node::NodeId;
 
@@ -15,20 +17,22 @@ impl<B: Backend> Runner<'_, B> {
     /// to an `api` step with `expect` decides that expectation.
     pub(super) fn api_message(&mut self, node: NodeId, msg: ServerMessage) {
         let t = self.t();
-        let kind = if msg.id == 0 {
-            "notification"
-        } else {
-            "api_response"
-        };
         let type_name = msg.type_name();
         // The message itself, as the API sends it (a simulated fact: no wall time in it
         // except `local_timestamp`, which is the node's virtual clock).
         let mut body = Vec::new();
         msg.to_json(&mut body);
         let body = String::from_utf8(body).unwrap_or_default();
-        self.trace.emit(t, Some(node), kind, |l| {
-            l.str("type", type_name).raw("message", &body)
-        });
+        let message = ft::ApiMessage {
+            type_name: type_name.into(),
+            message: RawValue::from_string(body).expect("the API writes valid JSON"),
+        };
+        let event = if msg.id == 0 {
+            ft::Event::Notification(message)
+        } else {
+            ft::Event::ApiResponse(message)
+        };
+        self.trace.write(t, Some(node), event);
         if let ServerKind::SnowballStatus(s) = &msg.kind {
             self.snowball_line(node, msg.account_id.as_deref(), s);
         }
@@ -72,20 +76,16 @@ impl<B: Backend> Runner<'_, B> {
             .unwrap_or_default();
         self.facts
             .snowball_state(node, account_id.unwrap_or(""), state.clone());
-        self.trace.emit(t, Some(node), "snowball_status", |mut l| {
-            l = l
-                .str("account_id", account_id.unwrap_or(""))
-                .str("state", &state);
-            if let Some(id) = s.session_id {
-                l = l.u64("session_id", id);
-            }
-            if let Some(p) = s.participants {
-                l = l.u64("participants", p as u64);
-            }
-            if let Some(e) = &s.error {
-                l = l.str("error", e);
-            }
-            l
-        });
+        self.trace.write(
+            t,
+            Some(node),
+            ft::Event::SnowballStatus(ft::SnowballStatus {
+                account_id: account_id.unwrap_or("").into(),
+                state,
+                session_id: s.session_id,
+                participants: s.participants.map(|p| p as u64),
+                error: s.error.clone(),
+            }),
+        );
     }
 }

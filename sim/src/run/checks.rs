@@ -4,6 +4,7 @@
 //! after every node event, on the chain of the node whose chain changed; its first violation
 //! stops the run. Every result is traced, and the first failure is kept.
 
+use stegosim_formats::trace as ft;
 use stegosim_node::chain::Chain;
 use stegosim_node::invariants::{Checker, Enabled, Injection, Violation};
 use stegosim_node::node::{Event, Node, NodeId};
@@ -181,13 +182,17 @@ impl Checks {
 
     /// The `expectation` line of a decided expectation; a failure when it did not hold.
     fn trace_expectation(&mut self, trace: &mut Trace, t_ns: u64, result: &CheckResult) {
-        trace.emit(t_ns, None, "expectation", |l| {
-            l.str("name", &result.name)
-                .u64("line", result.line.unwrap_or(0) as u64)
-                .bool("held", result.held)
-                .u64("decided_t_ns", result.t_ns)
-                .str("detail", &result.detail)
-        });
+        trace.write(
+            t_ns,
+            None,
+            ft::Event::Expectation(ft::Expectation {
+                name: result.name.clone(),
+                line: result.line.unwrap_or(0) as u64,
+                held: result.held,
+                decided_t_ns: result.t_ns,
+                detail: result.detail.clone(),
+            }),
+        );
         if !result.held {
             self.fail(FailureKind::Expectation, result);
         }
@@ -195,11 +200,7 @@ impl Checks {
 
     /// Records an invariant's result: traced, and a failure when it did not hold.
     pub fn record_invariant(&mut self, trace: &mut Trace, t_ns: u64, result: CheckResult) {
-        trace.emit(t_ns, None, "invariant", |l| {
-            l.str("name", &result.name)
-                .bool("held", result.held)
-                .str("detail", &result.detail)
-        });
+        trace.write(t_ns, None, invariant_line(&result, None));
         if !result.held {
             self.fail(FailureKind::Invariant, &result);
         }
@@ -255,11 +256,7 @@ impl Checks {
             t_ns,
             detail: v.to_string(),
         };
-        trace.emit(t_ns, Some(node), "invariant", |l| {
-            l.str("name", &result.name)
-                .bool("held", false)
-                .str("detail", &result.detail)
-        });
+        trace.write(t_ns, Some(node), invariant_line(&result, None));
         self.fail(FailureKind::Invariant, &result);
         self.violation = Some(result);
     }
@@ -306,15 +303,7 @@ impl Checks {
                 Some(v) => (true, format!("held until the run stopped at {} ns", v.t_ns)),
                 None => (true, self.held_detail(name, b)),
             };
-            let (events, chains) = (self.events_observed, self.chain_checks);
-            trace.emit(t_ns, None, "invariant", |l| {
-                l.str("name", name)
-                    .bool("held", held)
-                    .str("detail", &detail)
-                    .u64("events", events)
-                    .u64("chain_checks", chains)
-            });
-            self.invariants.push(CheckResult {
+            let result = CheckResult {
                 name: name.into(),
                 line: None,
                 held,
@@ -324,7 +313,10 @@ impl Checks {
                     violated.as_ref().map_or(t_ns, |v| v.t_ns)
                 },
                 detail,
-            });
+            };
+            let counted = (self.events_observed, self.chain_checks);
+            trace.write(t_ns, None, invariant_line(&result, Some(counted)));
+            self.invariants.push(result);
         }
     }
 
@@ -415,6 +407,18 @@ impl Checks {
             first_failure: self.first_failure,
         }
     }
+}
+
+/// The `invariant` line of `result`; `counted`: for the node checker's invariants at the end
+/// of a run, the events it observed and the chain checks it ran.
+fn invariant_line(result: &CheckResult, counted: Option<(u64, u64)>) -> ft::Event {
+    ft::Event::Invariant(ft::Invariant {
+        name: result.name.clone(),
+        held: result.held,
+        detail: result.detail.clone(),
+        events: counted.map(|(events, _)| events),
+        chain_checks: counted.map(|(_, chains)| chains),
+    })
 }
 
 /// Running nodes agree on their macro blocks and are at most one epoch apart.

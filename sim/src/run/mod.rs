@@ -26,6 +26,7 @@ mod options;
 mod schedule;
 pub(crate) mod steps;
 
+use stegosim_formats::trace as ft;
 use stegosim_node::chain::tx::Transaction;
 use stegosim_node::node::{Event, NodeId};
 use stegosim_node::rng::Seed;
@@ -45,7 +46,7 @@ use crate::cluster::DriverEvent;
 use crate::des::net::DropReason;
 use crate::outcome::{CheckResult, DropCounts, Outcome, OutcomeBuilder};
 use crate::scenario::{Located, Scenario, Step};
-use crate::trace::Trace;
+use crate::trace::{self, Trace};
 use crate::wallet::Wallet;
 
 /// The connection id of the scenario's API client on every node.
@@ -124,15 +125,19 @@ impl<'a, B: Backend> Runner<'a, B> {
         if options.keep_trace {
             trace = trace.keep_lines();
         }
-        trace.emit(0, None, "run_started", |l| {
-            l.str("scenario", &scenario.name)
-                .u64("seed", options.seed)
-                .str("engine", options.engine.name())
-                .u64("nodes", scenario.nodes as u64)
-                .u64("validators", scenario.validators as u64)
-                .u64("duration_ns", scenario.duration_ns)
-                .str("chain", &scenario.chain.name)
-        });
+        trace.write(
+            0,
+            None,
+            ft::Event::RunStarted(ft::RunStarted {
+                scenario: scenario.name.clone(),
+                seed: options.seed,
+                engine: options.engine.name().into(),
+                nodes: scenario.nodes as u64,
+                validators: scenario.validators as u64,
+                duration_ns: scenario.duration_ns,
+                chain: scenario.chain.name.clone(),
+            }),
+        );
         let steps = schedule::steps_of(scenario, options.seed, &mut trace);
         B::check_steps(scenario, &steps).map_err(RunError::Unsupported)?;
         let mut pending = Vec::new();
@@ -212,7 +217,7 @@ impl<'a, B: Backend> Runner<'a, B> {
                 DriverEvent::TimerStall { node } => {
                     self.facts.timer_stalls += 1;
                     let t = self.t();
-                    self.trace.emit(t, Some(node), "timer_stall", |l| l);
+                    self.trace.write(t, Some(node), ft::Event::TimerStall);
                 }
             }
         }
@@ -290,11 +295,15 @@ impl<'a, B: Backend> Runner<'a, B> {
         for reason in DropReason::ALL {
             let delta = now.get(reason) - self.drops_traced.get(reason);
             if delta > 0 {
-                self.trace.emit(t, None, "message_dropped", |l| {
-                    l.str("reason", reason.name())
-                        .u64("count", delta)
-                        .u64("window_ns", CHECK_INTERVAL_NS)
-                });
+                self.trace.write(
+                    t,
+                    None,
+                    ft::Event::MessageDropped(ft::MessageDropped {
+                        reason: reason.name().into(),
+                        count: delta,
+                        window_ns: CHECK_INTERVAL_NS,
+                    }),
+                );
             }
         }
         self.drops_traced = now;
@@ -309,10 +318,14 @@ impl<'a, B: Backend> Runner<'a, B> {
                 return;
             };
             let (tx, attempt) = self.client.resubmit(&hash, t);
-            self.trace.emit(t, Some(id), "resubmit", |l| {
-                l.str("tx", &hash.to_string())
-                    .u64("attempt", attempt as u64)
-            });
+            self.trace.write(
+                t,
+                Some(id),
+                ft::Event::Resubmit(ft::Resubmit {
+                    tx: trace::hex(&hash),
+                    attempt: attempt as u64,
+                }),
+            );
             self.b.with_node(id, &mut self.pending, |n, now| {
                 n.submit_transaction(now, tx)
             });
@@ -369,16 +382,19 @@ impl<'a, B: Backend> Runner<'a, B> {
         let mut counts = self.facts.counts().with_engine(&self.b.stats());
         counts.transactions = self.client.counts();
         let passed = results.first_failure.is_none();
-        let c = &counts;
-        self.trace.emit(t, None, "run_finished", |l| {
-            l.bool("passed", passed)
-                .u64("epochs", c.epochs)
-                .u64("micro_blocks", c.micro_blocks)
-                .u64("view_changes", c.view_changes)
-                .u64("payments", c.transactions.submitted)
-                .u64("committed", c.transactions.committed)
-                .u64("messages_sent", c.messages_sent)
-        });
+        self.trace.write(
+            t,
+            None,
+            ft::Event::RunFinished(ft::RunFinished {
+                passed,
+                epochs: counts.epochs,
+                micro_blocks: counts.micro_blocks,
+                view_changes: counts.view_changes,
+                payments: counts.transactions.submitted,
+                committed: counts.transactions.committed,
+                messages_sent: counts.messages_sent,
+            }),
+        );
         counts.trace_lines = self.trace.lines();
         let trace_hash = self.trace.hash_hex();
         let _ = self.trace.finish();

@@ -1,13 +1,14 @@
 //! The trace lines of what nodes report (`micro_block_prepared`, `transaction_status`, ...),
 //! in the field order `sim/README.md` documents.
 
+use stegosim_formats::trace as ft;
 use stegosim_node::chain::tx::{Output as TxOutput, Transaction};
 use stegosim_node::crypto::Hash;
 use stegosim_node::node::{Event, NodeId, TxStatus};
 
 use super::Runner;
 use crate::backend::Backend;
-use crate::trace::{Line, Trace};
+use crate::trace::{Trace, hex, hex_of};
 
 /// What a node event's line needs besides the event.
 pub(crate) struct Context<'e> {
@@ -15,8 +16,8 @@ pub(crate) struct Context<'e> {
     pub t_ns: u64,
     /// The reporting node.
     pub node: NodeId,
-    /// The block leader's index as JSON (`MicroBlockPrepared`), else unused.
-    pub leader: String,
+    /// The block's leader (`MicroBlockPrepared`), else unused.
+    pub leader: Option<ft::Leader>,
     /// The payment's name (`TransactionStatus` of a named payment).
     pub tx_name: Option<&'e str>,
     /// The restake transaction the node relayed (`Restake`).
@@ -33,18 +34,11 @@ impl<B: Backend> Runner<'_, B> {
         relayed: Option<&Transaction>,
     ) {
         let leader = match event {
-            Event::MicroBlockPrepared { leader, .. } => match self.b.node_of_key(leader) {
-                Some(n) => n.to_string(),
-                None => {
-                    let hex: String = leader
-                        .as_bytes()
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect();
-                    format!("\"{hex}\"")
-                }
-            },
-            _ => String::new(),
+            Event::MicroBlockPrepared { leader, .. } => Some(match self.b.node_of_key(leader) {
+                Some(n) => ft::Leader::Node(n),
+                None => ft::Leader::Key(hex_of(leader.as_bytes())),
+            }),
+            _ => None,
         };
         let tx_name = match event {
             Event::TransactionStatus { tx_hash, .. } => self.client.name_of(tx_hash),
@@ -63,8 +57,7 @@ impl<B: Backend> Runner<'_, B> {
 
 /// Writes the trace line of `event`.
 pub(crate) fn trace(trace: &mut Trace, cx: &Context<'_>, event: &Event) {
-    let (t, node) = (cx.t_ns, Some(cx.node));
-    match event {
+    let line = match event {
         Event::MicroBlockPrepared {
             epoch,
             offset,
@@ -72,87 +65,93 @@ pub(crate) fn trace(trace: &mut Trace, cx: &Context<'_>, event: &Event) {
             hash,
             transactions,
             ..
-        } => trace.emit(t, node, "micro_block_prepared", |l| {
-            l.u64("epoch", *epoch)
-                .u64("offset", *offset as u64)
-                .u64("view_change", *view_change as u64)
-                .str("hash", &hash.to_string())
-                .raw("leader", &cx.leader)
-                .u64("transactions", *transactions as u64)
+        } => ft::Event::MicroBlockPrepared(ft::MicroBlockPrepared {
+            epoch: *epoch,
+            offset: *offset as u64,
+            view_change: *view_change as u64,
+            hash: hex(hash),
+            leader: cx
+                .leader
+                .clone()
+                .expect("a micro block's context names its leader"),
+            transactions: *transactions as u64,
         }),
         Event::MicroBlockReverted {
             epoch,
             offset,
             view_change,
             hash,
-        } => trace.emit(t, node, "micro_block_reverted", |l| {
-            l.u64("epoch", *epoch)
-                .u64("offset", *offset as u64)
-                .u64("view_change", *view_change as u64)
-                .str("hash", &hash.to_string())
+        } => ft::Event::MicroBlockReverted(ft::MicroBlockReverted {
+            epoch: *epoch,
+            offset: *offset as u64,
+            view_change: *view_change as u64,
+            hash: hex(hash),
         }),
         Event::MacroBlockCommitted {
             epoch,
             round,
             hash,
             transactions,
-        } => trace.emit(t, node, "macro_block_committed", |l| {
-            l.u64("epoch", *epoch)
-                .u64("round", *round as u64)
-                .str("hash", &hash.to_string())
-                .u64("transactions", *transactions as u64)
+        } => ft::Event::MacroBlockCommitted(ft::MacroBlockCommitted {
+            epoch: *epoch,
+            round: *round as u64,
+            hash: hex(hash),
+            transactions: *transactions as u64,
         }),
         Event::ViewChange {
             epoch,
             offset,
             view_change,
-        } => trace.emit(t, node, "view_change", |l| {
-            l.u64("epoch", *epoch)
-                .u64("offset", *offset as u64)
-                .u64("view_change", *view_change as u64)
+        } => ft::Event::ViewChange(ft::ViewChange {
+            epoch: *epoch,
+            offset: *offset as u64,
+            view_change: *view_change as u64,
         }),
         Event::TransactionStatus { tx_hash, status } => {
-            trace.emit(t, node, "transaction_status", |l| {
-                tx_status(l, tx_hash, cx.tx_name, status)
-            })
+            ft::Event::TransactionStatus(tx_status(tx_hash, cx.tx_name, status))
         }
         Event::Restake {
             tx_hash,
             stakes,
             amount,
-        } => restake(trace, cx, tx_hash, stakes, *amount),
-        Event::Refused { what, error } => trace.emit(t, node, "refused", |l| {
-            l.str("what", what).str("error", error)
+        } => ft::Event::Restake(restake(cx, tx_hash, stakes, *amount)),
+        Event::Refused { what, error } => ft::Event::Refused(ft::Refused {
+            what: what.clone(),
+            error: error.clone(),
         }),
-        Event::Synchronized(s) => {
-            trace.emit(t, node, "synchronized", |l| l.bool("synchronized", *s))
-        }
-    }
+        Event::Synchronized(s) => ft::Event::Synchronized(ft::Synchronized { synchronized: *s }),
+    };
+    trace.write(cx.t_ns, Some(cx.node), line);
 }
 
-/// The fields of a `transaction_status` line.
-fn tx_status<'l>(
-    mut l: Line<'l>,
-    tx_hash: &Hash,
-    name: Option<&str>,
-    status: &TxStatus,
-) -> Line<'l> {
-    l = l.str("tx", &tx_hash.to_string());
-    if let Some(n) = name {
-        l = l.str("name", n);
-    }
-    l = l.str("status", status_name(status));
+/// A `transaction_status` line's event.
+fn tx_status(tx_hash: &Hash, name: Option<&str>, status: &TxStatus) -> ft::TransactionStatus {
+    let mut line = ft::TransactionStatus {
+        tx: hex(tx_hash),
+        name: name.map(str::to_string),
+        status: status_name(status).to_string(),
+        epoch: None,
+        offset: None,
+        code: None,
+        error: None,
+    };
     match status {
         TxStatus::Prepared { epoch, offset } | TxStatus::Rollback { epoch, offset } => {
-            l.u64("epoch", *epoch).u64("offset", *offset as u64)
+            line.epoch = Some(*epoch);
+            line.offset = Some(Some(*offset as u64));
         }
-        TxStatus::Committed { epoch } => l.u64("epoch", *epoch),
-        TxStatus::Conflicted { epoch, offset } => l
-            .u64("epoch", *epoch)
-            .opt_u64("offset", offset.map(u64::from)),
-        TxStatus::Rejected { error, code } => l.str("code", code).str("error", error),
-        TxStatus::Accepted => l,
+        TxStatus::Committed { epoch } => line.epoch = Some(*epoch),
+        TxStatus::Conflicted { epoch, offset } => {
+            line.epoch = Some(*epoch);
+            line.offset = Some(offset.map(u64::from));
+        }
+        TxStatus::Rejected { error, code } => {
+            line.code = Some(code.clone());
+            line.error = Some(error.clone());
+        }
+        TxStatus::Accepted => {}
     }
+    line
 }
 
 /// The name of a status, as the trace and the API write it.
@@ -167,29 +166,30 @@ pub(crate) fn status_name(s: &TxStatus) -> &'static str {
     }
 }
 
-/// A `restake` line: the stakes spent and the outputs of the relayed restake transaction.
-fn restake(trace: &mut Trace, cx: &Context<'_>, tx_hash: &Hash, stakes: &[Hash], amount: i64) {
-    let outputs: Vec<serde_json::Value> = cx
+/// A `restake` line's event: the stakes spent and the outputs of the relayed restake
+/// transaction.
+fn restake(cx: &Context<'_>, tx_hash: &Hash, stakes: &[Hash], amount: i64) -> ft::Restake {
+    let outputs = cx
         .relayed
         .iter()
         .flat_map(|tx| tx.outputs.iter())
         .map(|o| match o {
-            TxOutput::Stake(s) => serde_json::json!({
-                "hash": o.hash().to_string(),
-                "amount": s.amount,
-                "active_until_epoch": s.active_until_epoch,
-            }),
-            other => serde_json::json!({
-                "hash": other.hash().to_string(),
-                "amount": other.amount(),
-            }),
+            TxOutput::Stake(s) => ft::RestakeOutput {
+                active_until_epoch: Some(s.active_until_epoch),
+                amount: s.amount,
+                hash: hex(&o.hash()),
+            },
+            other => ft::RestakeOutput {
+                active_until_epoch: None,
+                amount: other.amount(),
+                hash: hex(&other.hash()),
+            },
         })
         .collect();
-    let stakes: Vec<String> = stakes.iter().map(Hash::to_string).collect();
-    trace.emit(cx.t_ns, Some(cx.node), "restake", |l| {
-        l.str("tx", &tx_hash.to_string())
-            .json("stakes", &stakes)
-            .i64("amount", amount)
-            .json("outputs", &outputs)
-    });
+    ft::Restake {
+        tx: hex(tx_hash),
+        stakes: stakes.iter().map(hex).collect(),
+        amount,
+        outputs,
+    }
 }

@@ -1,6 +1,7 @@
 //! When things happen: the control events of a run (the periodic check, the check after the
 //! last fault, steps, workload payments, expectation deadlines), scheduled on the engine.
 
+use stegosim_formats::trace as ft;
 use stegosim_node::rng::Seed;
 
 use super::client::{WorkloadState, draw};
@@ -45,11 +46,15 @@ impl<B: Backend> Runner<'_, B> {
             };
             st.next_ns = start.ns + st.interval();
             self.schedule(start_ns + st.next_ns, Control::Workload(i));
-            self.trace.emit(0, None, "workload", |l| {
-                l.u64("index", i as u64)
-                    .str("workload", "payments")
-                    .f64("rate_per_s", rate)
-            });
+            self.trace.write(
+                0,
+                None,
+                ft::Event::Workload(ft::Workload {
+                    index: i as u64,
+                    workload: "payments".into(),
+                    rate_per_s: rate,
+                }),
+            );
             self.workloads.push(st);
         }
         for i in 0..self.checks.expectation_count() {
@@ -96,11 +101,15 @@ pub(super) fn steps_of(scenario: &Scenario, seed: u64, trace: &mut Trace) -> Vec
     if let Some(sw) = &scenario.swarm {
         let extra =
             scenario::swarm::steps(&sw.value, seed, scenario.nodes, &scenario.links, sw.line);
-        trace.emit(0, None, "swarm", |l| {
-            l.u64("faults_from_ns", sw.value.faults_from.ns)
-                .u64("faults_until_ns", sw.value.faults_until.ns)
-                .u64("steps", extra.len() as u64)
-        });
+        trace.write(
+            0,
+            None,
+            ft::Event::Swarm(ft::Swarm {
+                faults_from_ns: sw.value.faults_from.ns,
+                faults_until_ns: sw.value.faults_until.ns,
+                steps: extra.len() as u64,
+            }),
+        );
         steps.extend(extra);
         // Stable: file steps stay before swarm steps at equal times.
         steps.sort_by_key(|s| s.value.at());

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use stegosim_formats::trace as ft;
 use stegosim_node::crypto::{Hash, PublicKey};
 use stegosim_node::node::NodeId;
 use stegosim_node::rng::Stream;
@@ -13,7 +14,7 @@ use super::{Control, Runner};
 use crate::backend::Backend;
 use crate::des::net::LinkOptions;
 use crate::scenario::{self, Located, NodeRef, Nodes, Step, Workload};
-use crate::trace::Line;
+use crate::trace::hex;
 use crate::wallet::named_key;
 
 use super::RunError;
@@ -210,22 +211,36 @@ impl<B: Backend> Runner<'_, B> {
             | Step::Restake { .. } => self.node_call(step, id),
             Step::Pick { name, node, .. } => {
                 self.resolver.aliases.insert(name.clone(), id);
-                self.step_line(id, "pick", line, |l| {
-                    l.str("name", name).str("node_ref", &node.to_string())
-                });
+                self.step_line(
+                    id,
+                    ft::Step {
+                        name: Some(Some(name.clone())),
+                        node_ref: Some(node.to_string()),
+                        ..step_event("pick", line)
+                    },
+                );
             }
             Step::Crash { .. } => {
                 let crashed = self.b.crash(id);
-                self.fault_line(Some(id), "crash", |l| l.bool("was_running", crashed));
+                self.fault_line(
+                    Some(id),
+                    ft::Fault::Crash(ft::Crash {
+                        was_running: crashed,
+                    }),
+                );
             }
             Step::Restart { .. } => self.restart(id)?,
             Step::ClockDrift {
                 drift_ppm, jump, ..
             } => {
                 self.b.set_clock(id, *drift_ppm, jump.ns);
-                self.fault_line(Some(id), "clock_drift", |l| {
-                    l.i64("drift_ppm", *drift_ppm).u64("jump_ns", jump.ns)
-                });
+                self.fault_line(
+                    Some(id),
+                    ft::Fault::ClockDrift(ft::ClockDrift {
+                        drift_ppm: *drift_ppm,
+                        jump_ns: jump.ns,
+                    }),
+                );
             }
             Step::Partition { .. } | Step::Cut { .. } | Step::Heal { .. } => {
                 unreachable!("steps that name no single node are carried out by `step`")
@@ -243,9 +258,13 @@ impl<B: Backend> Runner<'_, B> {
             Step::SnowballDrop { phase, .. } => {
                 let ran = self.call(id, |n, _| n.snowball_drop(phase.state()));
                 if ran.is_some() {
-                    self.fault_line(Some(id), "snowball_drop", |l| {
-                        l.u64("line", line).str("phase", phase.name())
-                    });
+                    self.fault_line(
+                        Some(id),
+                        ft::Fault::SnowballDrop(ft::SnowballDrop {
+                            line,
+                            phase: phase.name().into(),
+                        }),
+                    );
                 } else {
                     self.step_error(step, Some(id), "the node is down");
                 }
@@ -256,9 +275,14 @@ impl<B: Backend> Runner<'_, B> {
                     n.pop_micro_block(now).map(|b| (b.epoch, b.offset))
                 });
                 match r {
-                    Some(Ok((epoch, offset))) => self.step_line(id, "pop_micro_block", line, |l| {
-                        l.u64("epoch", epoch).u64("offset", offset as u64)
-                    }),
+                    Some(Ok((epoch, offset))) => self.step_line(
+                        id,
+                        ft::Step {
+                            epoch: Some(epoch),
+                            offset: Some(offset as u64),
+                            ..step_event("pop_micro_block", line)
+                        },
+                    ),
                     Some(Err(why)) => self.step_error(step, Some(id), why),
                     None => self.step_error(step, Some(id), "the node is down"),
                 }
@@ -266,9 +290,13 @@ impl<B: Backend> Runner<'_, B> {
             }
             Step::SetRestaking { enabled, .. } => {
                 match self.call(id, |n, _| n.set_restaking(*enabled)) {
-                    Some(_) => {
-                        self.step_line(id, "set_restaking", line, |l| l.bool("enabled", *enabled))
-                    }
+                    Some(_) => self.step_line(
+                        id,
+                        ft::Step {
+                            enabled: Some(*enabled),
+                            ..step_event("set_restaking", line)
+                        },
+                    ),
                     None => self.step_error(step, Some(id), "the node is down"),
                 }
                 self.flush_events();
@@ -276,8 +304,14 @@ impl<B: Backend> Runner<'_, B> {
             Step::Restake { .. } => {
                 match self.call(id, |n, now| n.restake(now, true)) {
                     Some(hashes) => {
-                        let hashes: Vec<String> = hashes.iter().map(Hash::to_string).collect();
-                        self.step_line(id, "restake", line, |l| l.json("txs", &hashes));
+                        let txs = hashes.iter().map(hex).collect();
+                        self.step_line(
+                            id,
+                            ft::Step {
+                                txs: Some(txs),
+                                ..step_event("restake", line)
+                            },
+                        );
                     }
                     None => self.step_error(step, Some(id), "the node is down"),
                 }
@@ -297,41 +331,27 @@ impl<B: Backend> Runner<'_, B> {
         self.b.with_node(id, &mut self.pending, f)
     }
 
-    /// A `step` line of a step that ran: its action, line and `build`'s fields.
-    fn step_line(
-        &mut self,
-        id: NodeId,
-        action: &str,
-        line: u64,
-        build: impl FnOnce(Line<'_>) -> Line<'_>,
-    ) {
+    /// A `step` line of a step that ran on node `id`.
+    fn step_line(&mut self, id: NodeId, step: ft::Step) {
         let t = self.t();
-        self.trace.emit(t, Some(id), "step", |l| {
-            build(l.str("action", action).u64("line", line))
-        });
+        self.trace.write(t, Some(id), ft::Event::Step(step));
     }
 
     /// A `step` line of a step that could not run.
     fn step_error(&mut self, step: &Located<Step>, node: Option<NodeId>, why: &str) {
         let t = self.t();
-        self.trace.emit(t, node, "step", |l| {
-            l.str("action", step.value.action())
-                .u64("line", step.line as u64)
-                .str("error", why)
-        });
+        let event = ft::Step {
+            error: Some(why.into()),
+            ..step_event(step.value.action(), step.line as u64)
+        };
+        self.trace.write(t, node, ft::Event::Step(event));
     }
 
     /// A `fault` line; counts the fault.
-    fn fault_line(
-        &mut self,
-        node: Option<NodeId>,
-        fault: &str,
-        build: impl FnOnce(Line<'_>) -> Line<'_>,
-    ) {
+    fn fault_line(&mut self, node: Option<NodeId>, fault: ft::Fault) {
         self.facts.faults += 1;
         let t = self.t();
-        self.trace
-            .emit(t, node, "fault", |l| build(l.str("fault", fault)));
+        self.trace.write(t, node, ft::Event::Fault(fault));
     }
 
     fn pay_step(
@@ -344,12 +364,16 @@ impl<B: Backend> Runner<'_, B> {
     ) {
         let key = named_key(to);
         match self.pay(id, key.public(), amount_ustg, name.clone()) {
-            Ok(hash) => self.step_line(id, "pay", step.line as u64, |l| {
-                l.str("to", to)
-                    .i64("amount_ustg", amount_ustg)
-                    .opt_str("name", name.as_deref())
-                    .str("tx", &hash.to_string())
-            }),
+            Ok(hash) => self.step_line(
+                id,
+                ft::Step {
+                    to: Some(to.into()),
+                    amount_ustg: Some(amount_ustg),
+                    name: Some(name.clone()),
+                    tx: Some(hex(&hash)),
+                    ..step_event("pay", step.line as u64)
+                },
+            ),
             Err(why) => {
                 self.step_error(step, Some(id), &why);
                 if let Some(n) = name {
@@ -408,12 +432,16 @@ impl<B: Backend> Runner<'_, B> {
         self.b.set_api_client();
         let t = self.t();
         let type_name = req.type_name();
-        self.trace.emit(t, Some(id), "api_request", |l| {
-            l.u64("line", step.line as u64)
-                .u64("id", req.id)
-                .str("type", type_name)
-                .opt_str("account_id", req.account_id.as_deref())
-        });
+        self.trace.write(
+            t,
+            Some(id),
+            ft::Event::ApiRequest(ft::ApiRequest {
+                line: step.line as u64,
+                id: req.id,
+                type_name: type_name.into(),
+                account_id: req.account_id.clone(),
+            }),
+        );
         if !self.b.api_request(id, req, &mut self.pending) {
             self.step_error(step, Some(id), "the node is down");
         }
@@ -432,11 +460,14 @@ impl<B: Backend> Runner<'_, B> {
                 .map(|n| (n.chain().epoch(), n.chain().offset()))
                 .unwrap_or_default();
             let incarnation = self.b.incarnation(id);
-            self.fault_line(Some(id), "restart", |l| {
-                l.u64("incarnation", incarnation as u64)
-                    .u64("epoch", epoch)
-                    .u64("offset", offset as u64)
-            });
+            self.fault_line(
+                Some(id),
+                ft::Fault::Restart(ft::Restart {
+                    incarnation: incarnation as u64,
+                    epoch,
+                    offset: offset as u64,
+                }),
+            );
         }
         // What the store kept is checked before the node's first events (after the restart's
         // line, so that a violation's line follows it).
@@ -456,9 +487,8 @@ impl<B: Backend> Runner<'_, B> {
                 }
             }
         }
-        let groups_json: Vec<Vec<NodeId>> =
-            groups.iter().map(|g| g.iter().copied().collect()).collect();
-        self.fault_line(None, "partition", |l| l.json("groups", &groups_json));
+        let groups = groups.iter().map(|g| g.iter().copied().collect()).collect();
+        self.fault_line(None, ft::Fault::Partition(ft::Partition { groups }));
     }
 
     fn cut_links(&mut self, from: &BTreeSet<NodeId>, to: &BTreeSet<NodeId>) {
@@ -473,15 +503,22 @@ impl<B: Backend> Runner<'_, B> {
 
     fn cut(&mut self, from: &BTreeSet<NodeId>, to: &BTreeSet<NodeId>) {
         self.cut_links(from, to);
-        let fv: Vec<NodeId> = from.iter().copied().collect();
-        let tv: Vec<NodeId> = to.iter().copied().collect();
-        self.fault_line(None, "cut", |l| l.json("from", &fv).json("to", &tv));
+        let cut = ft::Cut {
+            from: from.iter().copied().collect(),
+            to: to.iter().copied().collect(),
+        };
+        self.fault_line(None, ft::Fault::Cut(cut));
     }
 
     fn heal(&mut self) {
         let cut = self.b.cut_count() as u64;
         self.b.heal();
-        self.fault_line(None, "heal", |l| l.u64("links_restored", cut));
+        self.fault_line(
+            None,
+            ft::Fault::Heal(ft::Heal {
+                links_restored: cut,
+            }),
+        );
     }
 
     /// A `set_network` step: of the links `from -> to` when given, else of every link.
@@ -533,27 +570,15 @@ impl<B: Backend> Runner<'_, B> {
                 self.b.set_default(o);
             }
         }
-        self.fault_line(None, "set_network", |mut l| {
-            if let Some(lat) = latency {
-                l = l.json("latency", &latency_json(lat));
-            }
-            if let Some(p) = loss {
-                l = l.f64("loss", *p);
-            }
-            if let Some(p) = duplicate {
-                l = l.f64("duplicate", *p);
-            }
-            if let Some(p) = reorder {
-                l = l.f64("reorder", *p);
-            }
-            if let Some(d) = reorder_delay {
-                l = l.u64("reorder_delay_ns", d.ns);
-            }
-            if changed > 0 {
-                l = l.u64("links", changed);
-            }
-            l
-        });
+        let set = ft::SetNetwork {
+            latency: latency.as_ref().map(latency_event),
+            loss: *loss,
+            duplicate: *duplicate,
+            reorder: *reorder,
+            reorder_delay_ns: reorder_delay.map(|d| d.ns),
+            links: (changed > 0).then_some(changed),
+        };
+        self.fault_line(None, ft::Fault::SetNetwork(set));
     }
 
     /// The next payment of workload `i`, and the next one's scheduling.
@@ -599,21 +624,50 @@ impl<B: Backend> Runner<'_, B> {
     }
 }
 
-/// A latency model as trace JSON: `{"distribution":"uniform","min_ns":..,"max_ns":..}`.
-fn latency_json(l: &scenario::LatencySpec) -> serde_json::Value {
+/// A `step` line's event with its action and line, and no other field.
+fn step_event(action: &str, line: u64) -> ft::Step {
+    ft::Step {
+        action: action.into(),
+        line,
+        to: None,
+        amount_ustg: None,
+        name: None,
+        tx: None,
+        epoch: None,
+        offset: None,
+        enabled: None,
+        txs: None,
+        node_ref: None,
+        error: None,
+    }
+}
+
+/// A latency model as the trace writes it: `{"distribution":"uniform","max_ns":..,"min_ns":..}`.
+fn latency_event(l: &scenario::LatencySpec) -> ft::Latency {
     use scenario::LatencySpec;
+    let mut out = ft::Latency {
+        distribution: String::new(),
+        max_ns: None,
+        mean_ns: None,
+        min_ns: None,
+        value_ns: None,
+    };
     match *l {
         LatencySpec::Constant { value } => {
-            serde_json::json!({"distribution": "constant", "value_ns": value.ns})
+            out.distribution = "constant".into();
+            out.value_ns = Some(value.ns);
         }
         LatencySpec::Uniform { min, max } => {
-            serde_json::json!({"distribution": "uniform", "min_ns": min.ns, "max_ns": max.ns})
+            out.distribution = "uniform".into();
+            out.min_ns = Some(min.ns);
+            out.max_ns = Some(max.ns);
         }
-        LatencySpec::Exponential { min, mean, max } => serde_json::json!({
-            "distribution": "exponential",
-            "min_ns": min.ns,
-            "mean_ns": mean.ns,
-            "max_ns": max.ns,
-        }),
+        LatencySpec::Exponential { min, mean, max } => {
+            out.distribution = "exponential".into();
+            out.min_ns = Some(min.ns);
+            out.mean_ns = Some(mean.ns);
+            out.max_ns = Some(max.ns);
+        }
     }
+    out
 }
