@@ -46,7 +46,7 @@ mod timers;
 mod wallet;
 
 pub use crate::chain::tx::TxStatus;
-pub use consensus::{MacroVote, SYNC_MACROS_MAX};
+pub use consensus::{MacroVote, SYNC_MACROS_MAX, VIEW_PROOF_VOTES_MAX};
 pub use snowball::SnowballPeer;
 pub use timers::TimerReason;
 
@@ -95,6 +95,10 @@ pub enum PeerMessage {
     },
     /// Snowball traffic (`node/snowball.rs`).
     Snowball(SnowballPeer),
+    /// The sender's proof for its current view at its tip: votes for that view from more
+    /// than 2/3 of the slots (at most [`VIEW_PROOF_VOTES_MAX`]). A node at the same tip and a
+    /// lower view adopts the view.
+    ViewProof(Vec<ViewChangeVote>),
 }
 
 /// Where a message goes.
@@ -473,6 +477,7 @@ impl Node {
             }
             PeerMessage::SyncResponse { macros, micros } => self.on_sync_response(macros, micros),
             PeerMessage::Snowball(m) => self.on_snowball_peer(from, m),
+            PeerMessage::ViewProof(votes) => self.on_view_proof(votes),
         }
         self.after_input();
     }

@@ -14,7 +14,11 @@
 //!   and the current view) produces a micro block `block_interval_ns` after the tip.
 //! - A validator that sees no block `micro_block_timeout_ns` past that votes a view change;
 //!   votes from more than 2/3 of the slots move everyone to the next view, whose leader
-//!   produces at once with the votes as proof.
+//!   produces at once with the votes as proof. A lagging voter catches up: votes for a later
+//!   view from more than 1/3 of the slots make a validator vote for it too; a timeout re-sends
+//!   the highest vote (never below it); a vote for a view at or below ours is answered with
+//!   our view's proof ([`PeerMessage::ViewProof`](crate::node::PeerMessage::ViewProof)),
+//!   which also follows every sync response, and a valid proof for our tip moves us there.
 //! - A block with a higher view change at a height we already filled wins: our tail from
 //!   that height is reverted (fork resolution), its transactions go back to the mempool.
 //!   Two forks whose first differing blocks have the same view (a leader made two blocks at
@@ -43,6 +47,7 @@ mod view_change;
 pub(super) use macro_bft::MacroState;
 pub use macro_bft::MacroVote;
 pub use sync::SYNC_MACROS_MAX;
+pub use view_change::VIEW_PROOF_VOTES_MAX;
 
 /// The status of a transaction that no longer fits the ledger in `epoch` (after a block, a
 /// fork or a macro block; `offset`: the micro block that made it so, if one did): conflicted

@@ -67,6 +67,9 @@ impl Node {
             Dest::One(from),
             PeerMessage::SyncResponse { macros, micros },
         );
+        // The proof of our current view travels with the blocks: a node that restarted at
+        // view 0 learns the view the others moved to.
+        self.send_view_proof(from);
     }
 
     /// Blocks from a peer: the macro blocks that follow our epoch are committed in order; then

@@ -5,17 +5,38 @@
 use crate::chain::block::ViewChangeVote;
 use crate::node::{Dest, Event, Node, NodeId, PeerMessage};
 
+/// Most votes one [`PeerMessage::ViewProof`] carries (one per validator; a proof needs more
+/// than 2/3 of the slots, which no more validators than slots can hold).
+pub const VIEW_PROOF_VOTES_MAX: usize = 1000;
+
+/// Votes for views further than this above ours are ignored (a proof still moves us there):
+/// the tallies a node keeps stay bounded.
+const VIEW_VOTES_AHEAD_MAX: u32 = 64;
+
 impl Node {
     /// No block came in time at this height: vote for the next view, and wait another
     /// timeout before voting again if the view does not move.
     pub(in crate::node) fn view_change_timeout(&mut self) {
+        if self.cfg.network_key.is_none() || self.chain.epoch_full() {
+            return;
+        }
+        // Never below a view we voted for already: re-sending that vote (a peer may have
+        // missed it behind a cut link) keeps the votes of lagging and leading nodes together.
+        let target = (self.view + 1).max(self.voted_view);
+        self.cast_vote(target);
+        // Re-arm: if the view does not move, vote again after another timeout.
+        self.view_started_ns = self.now_ns.saturating_sub(if self.view == 0 {
+            self.cfg.chain.block_interval_ns
+        } else {
+            0
+        });
+    }
+
+    /// Signs and broadcasts this node's vote for `target` at the current height, and counts it.
+    fn cast_vote(&mut self, target: u32) {
         let Some(key) = self.cfg.network_key.clone() else {
             return;
         };
-        if self.chain.epoch_full() {
-            return;
-        }
-        let target = self.view + 1;
         let vote = ViewChangeVote {
             epoch: self.chain.epoch(),
             offset: self.chain.offset(),
@@ -34,12 +55,6 @@ impl Node {
             ),
         };
         self.voted_view = self.voted_view.max(target);
-        // Re-arm: if the view does not move, vote again after another timeout.
-        self.view_started_ns = self.now_ns.saturating_sub(if self.view == 0 {
-            self.cfg.chain.block_interval_ns
-        } else {
-            0
-        });
         self.send(Dest::All, PeerMessage::ViewChange(vote.clone()));
         self.record_vote(vote);
     }
@@ -86,7 +101,15 @@ impl Node {
         if v.epoch != self.chain.epoch() || v.offset != self.chain.offset() {
             return;
         }
-        if v.view_change <= self.view || !self.chain.election.is_validator(&v.validator) {
+        if !self.chain.election.is_validator(&v.validator) {
+            return;
+        }
+        if v.view_change <= self.view {
+            // The voter lags behind our view: send it the proof that moved us.
+            self.send_view_proof(from);
+            return;
+        }
+        if v.view_change > self.view.saturating_add(VIEW_VOTES_AHEAD_MAX) {
             return;
         }
         let msg = ViewChangeVote::signed_hash(v.epoch, v.offset, v.view_change, &v.last_block);
@@ -110,7 +133,23 @@ impl Node {
             .or_default()
             .insert(&self.chain.election, voter, v);
         let slots = self.votes[&view].slots();
-        if view > self.view && slots >= self.chain.election.supermajority() {
+        let election = &self.chain.election;
+        let weak = election.slots_count() - election.supermajority() + 1;
+        let me_validates = self
+            .network_pkey()
+            .is_some_and(|me| election.is_validator(&me));
+        if view > self.voted_view
+            && view > self.view
+            && slots >= weak
+            && me_validates
+            && !self.chain.epoch_full()
+        {
+            // More than 1/3 of the slots want this view: at least one honest validator timed
+            // out there, so join it rather than wait for our own timeout to reach it.
+            self.cast_vote(view);
+            return;
+        }
+        if view > self.view && self.votes[&view].slots() >= self.chain.election.supermajority() {
             self.view = view;
             self.view_started_ns = self.now_ns;
             self.emit(Event::ViewChange {
@@ -119,6 +158,69 @@ impl Node {
                 view_change: view,
             });
             self.notify_status();
+            self.prune_votes();
         }
+    }
+
+    /// Drops the tallies of views below the current one (the current one is its proof).
+    fn prune_votes(&mut self) {
+        let view = self.view;
+        self.votes.retain(|v, _| *v >= view);
+    }
+
+    /// Sends peer `to` the proof of our current view at our tip, when we are past view 0.
+    pub(in crate::node) fn send_view_proof(&mut self, to: NodeId) {
+        if self.view == 0 || self.chain.epoch_full() {
+            return;
+        }
+        let Some(t) = self.votes.get(&self.view) else {
+            return;
+        };
+        let votes: Vec<ViewChangeVote> = t.values().take(VIEW_PROOF_VOTES_MAX).cloned().collect();
+        self.send(Dest::One(to), PeerMessage::ViewProof(votes));
+    }
+
+    /// A proof for a view at a height: adopted when it is for our tip, above our view, and
+    /// holds votes from more than 2/3 of the slots (checked as a block's proof is).
+    pub(in crate::node) fn on_view_proof(&mut self, votes: &[ViewChangeVote]) {
+        if votes.is_empty() || votes.len() > VIEW_PROOF_VOTES_MAX || self.chain.epoch_full() {
+            return;
+        }
+        let view = votes[0].view_change;
+        if view <= self.view
+            || votes[0].epoch != self.chain.epoch()
+            || votes[0].offset != self.chain.offset()
+            || votes[0].last_block != self.chain.tip_hash()
+        {
+            return;
+        }
+        if let Err(e) = self
+            .chain
+            .check_view_change_proof(votes, view, self.sigs.as_ref())
+        {
+            self.emit(Event::Refused {
+                what: "view proof".into(),
+                error: e.to_string(),
+            });
+            return;
+        }
+        let tally = self.votes.entry(view).or_default();
+        for v in votes.iter().filter(|v| {
+            v.view_change == view
+                && v.epoch == self.chain.epoch()
+                && v.offset == self.chain.offset()
+                && v.last_block == self.chain.tip_hash()
+        }) {
+            tally.insert(&self.chain.election, v.validator, v.clone());
+        }
+        self.view = view;
+        self.view_started_ns = self.now_ns;
+        self.emit(Event::ViewChange {
+            epoch: self.chain.epoch(),
+            offset: self.chain.offset(),
+            view_change: view,
+        });
+        self.notify_status();
+        self.prune_votes();
     }
 }
