@@ -22,6 +22,7 @@ const SCENARIOS: &[&str] = &[
     "crash-restart-durability",
     "swarm",
     "adversity-minority-epoch",
+    "adversity-view-lag",
 ];
 
 fn scenario(name: &str) -> Scenario {
@@ -65,6 +66,7 @@ scenario_passes!(leader_crash_view_change_passes, "leader-crash-view-change");
 scenario_passes!(crash_restart_durability_passes, "crash-restart-durability");
 scenario_passes!(swarm_passes, "swarm");
 scenario_passes!(adversity_minority_epoch_passes, "adversity-minority-epoch");
+scenario_passes!(adversity_view_lag_passes, "adversity-view-lag");
 
 /// scale-100 shortened to two epochs: 100 validators start, agree and close epochs.
 #[test]

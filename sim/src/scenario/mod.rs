@@ -833,6 +833,10 @@ pub fn builtin() -> &'static [(&'static str, &'static str)] {
             include_str!("../../../scenarios/adversity-minority-epoch.toml"),
         ),
         (
+            "adversity-view-lag",
+            include_str!("../../../scenarios/adversity-view-lag.toml"),
+        ),
+        (
             "scale-100",
             include_str!("../../../scenarios/scale-100.toml"),
         ),
